@@ -1,0 +1,253 @@
+import { appendFile, readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { analyze, analysisToJson } from './analyze/index.js';
+import { readConfig } from './config.js';
+import { DigestError } from './errors.js';
+import { parseDroppedFile } from './gather/files.js';
+import { buildArchive, makeIssue, run, sendIssue, type Progress, type RunOptions } from './pipeline.js';
+import { readRecords, writeFileAtomic } from './publish/records.js';
+import { issueUrl } from './render/archive.js';
+import { personalize, renderEmail } from './render/email.js';
+import { problemLines, summaryLine, summaryMarkdown } from './report.js';
+import type { RunReport } from './model.js';
+
+export const USAGE = `digest: a themed digest of the "age of scaling or age of research?" debate
+
+Usage:
+  digest run      [options]        gather → analyze → compose → publish → build the archive → send
+  digest make     [options]        make the issue only: the record in digests/ and the seen ledger
+  digest site     [options]        build the archive (pages, Atom and JSON feeds) from digests/ into _site/
+  digest send     [options]        send the latest issue, resuming where a previous send stopped
+  digest analyze  <file...> --json print the quotes and counterpoints found in the given files
+  digest preview  [--port 8080]    serve _site/ and the latest email on 127.0.0.1
+  digest help                      this text
+
+Options:
+  --sources <dir>     feeds.yaml, themes.yaml, speakers.yaml, settings.yaml and dropped files (default: sources)
+  --digests <dir>     issue records and ledgers (default: digests)
+  --site <dir>        where the archive is built (default: _site)
+  --outbox <dir>      where the outbox transport writes .eml files (default: outbox)
+  --now <ISO date>    the time of the run, for reproducible issues (default: now)
+  --dry-run           write nothing, send nothing; print what would happen
+  --force             make an issue even when nothing is new
+  --quiet             print only problems and the summary line
+  --report <file>     write the run report as JSON
+  --summary <file>    append a Markdown summary (for $GITHUB_STEP_SUMMARY)
+  send only:  --issue <id>  resume a given issue · --to <address>  send one test copy, ledger untouched
+              --resend-unknown  also resend messages whose outcome is unknown (possible duplicates)
+
+Environment:
+  SMTP_URL            smtp(s)://user:pass@host:port: send through SMTP instead of the outbox
+  SUBSCRIBERS         comma- or newline-separated addresses; or SUBSCRIBERS_FILE: a CSV with an email column
+  UNSUBSCRIBE_SECRET  signs unsubscribe tokens (required with SMTP_URL)
+  DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN   sign messages with DKIM
+
+Examples:
+  npx digest run                                   # the default job: sources/ → digests/, _site/, outbox/
+  npx digest run --dry-run                         # see what would be made and sent
+  npx digest run --now 2026-12-07T08:00:00Z        # a reproducible run for a given week
+  npx digest analyze sources/dropped/*.md --json   # quotes, speakers, themes and counterpoints as JSON
+  SMTP_URL=smtp://127.0.0.1:2525 npx digest send --to me@example.org
+
+Exit codes: 0 done (also "nothing new"), 1 the run failed, 2 usage or configuration error.
+`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`${s}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+};
+
+const OPTIONS = {
+  sources: { type: 'string' },
+  digests: { type: 'string' },
+  site: { type: 'string' },
+  outbox: { type: 'string' },
+  now: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  json: { type: 'boolean' },
+  report: { type: 'string' },
+  summary: { type: 'string' },
+  issue: { type: 'string' },
+  to: { type: 'string' },
+  'resend-unknown': { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usageError(message: string): DigestError {
+  return new DigestError('USAGE', message, { hint: 'see the usage above' });
+}
+
+function parseNow(raw: string | undefined): Date {
+  if (raw === undefined) return new Date();
+  const d = new Date(raw);
+  if (Number.isNaN(d.getTime())) throw usageError(`--now "${raw}" is not an ISO date (e.g. 2026-12-07T08:00:00Z)`);
+  return d;
+}
+
+/** Run the CLI; returns the exit code. Never calls process.exit, so tests can call it in-process. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`error USAGE: ${(err as Error).message}\n`);
+    io.err(USAGE);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const command = positionals[0] ?? 'help';
+  if (v.help || command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  const at = (p: string | undefined, dflt: string) => path.resolve(io.cwd, p ?? dflt);
+  const quiet = Boolean(v.quiet);
+  const progress: Progress = (stage, detail, ms) => {
+    if (!quiet) io.out(`${stage.padEnd(8)} ${detail} (${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`})`);
+  };
+  try {
+    const opts: RunOptions = {
+      sourcesDir: at(v.sources, 'sources'),
+      digestsDir: at(v.digests, 'digests'),
+      siteDir: at(v.site, '_site'),
+      outboxDir: at(v.outbox, 'outbox'),
+      now: parseNow(v.now),
+      dryRun: Boolean(v['dry-run']),
+      force: Boolean(v.force),
+      env: io.env,
+      progress,
+      log: (line) => {
+        if (!quiet) io.out(line);
+      },
+    };
+    const finish = async (report: RunReport): Promise<number> => {
+      for (const line of problemLines(report.problems)) io.err(line);
+      io.out(summaryLine(report));
+      if (report.issue && !quiet) io.out(`issue=${report.issue.id}`);
+      if (v.report) await writeFileAtomic(path.resolve(io.cwd, v.report), `${JSON.stringify(report, null, 2)}\n`);
+      if (v.summary) await appendFile(path.resolve(io.cwd, v.summary), summaryMarkdown(report));
+      return report.ok ? 0 : 1;
+    };
+    switch (command) {
+      case 'run':
+        return await finish(await run(opts));
+      case 'make':
+        return await finish((await makeIssue(opts)).report);
+      case 'site': {
+        const pages = await buildArchive(opts);
+        io.out(`${opts.dryRun ? 'dry run ' : ''}done: ${pages} pages in ${opts.siteDir}`);
+        return 0;
+      }
+      case 'send': {
+        const sent = await sendIssue({ ...opts, issueId: v.issue, to: v.to, resendUnknown: Boolean(v['resend-unknown']) });
+        for (const line of problemLines(sent.problems)) io.err(line);
+        const d = sent.delivery;
+        io.out(v.to
+          ? `${opts.dryRun ? 'dry run ' : ''}done: test copy of ${sent.digest.id} ${opts.dryRun ? 'not sent' : 'sent'} (ledger untouched)`
+          : `${opts.dryRun ? 'dry run ' : ''}${d && d.failed ? 'failed' : 'done'}: issue ${sent.digest.id} · ${d?.written ?? 0} written, ${d?.sent ?? 0} sent, ${d?.skipped ?? 0} already done, ${d?.failed ?? 0} failed, ${d?.unknown ?? 0} unknown, ${d?.deferred ?? 0} deferred`);
+        return d && (d.failed > 0 || d.deferred > 0) ? 1 : 0;
+      }
+      case 'analyze':
+        return await analyzeCommand(positionals.slice(1), opts.sourcesDir, Boolean(v.json), io);
+      case 'preview':
+        return await preview(opts, v.port ?? '8080', io);
+      default:
+        throw usageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof DigestError) {
+      io.err(err.format());
+      if (err.exitCode === 2 && err.code === 'USAGE') io.err(`\n${USAGE}`);
+      return err.exitCode;
+    }
+    io.err(`error: ${(err as Error)?.stack ?? String(err)}`);
+    return 1;
+  }
+}
+
+async function analyzeCommand(files: string[], sourcesDir: string, json: boolean, io: Io): Promise<number> {
+  if (files.length === 0) throw usageError('analyze needs at least one file');
+  const config = await readConfig(sourcesDir);
+  const items = [];
+  for (const file of files) {
+    let contents: string;
+    try {
+      contents = await readFile(path.resolve(io.cwd, file), 'utf8');
+    } catch (err) {
+      throw new DigestError('FILE_UNREADABLE', (err as Error).message, { origin: file, hint: 'check the path' });
+    }
+    const { item, problems } = parseDroppedFile(contents, file);
+    for (const line of problemLines(problems)) io.err(line);
+    if (item) items.push(item);
+  }
+  const analysis = analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze });
+  const result = analysisToJson(analysis, items);
+  if (json) io.out(JSON.stringify(result, null, 2));
+  else {
+    for (const q of result.quotes) io.out(`${q.speaker ?? '(unattributed)'} [${q.themes.join(', ')}] ${q.source}:${q.start}-${q.end}\n  “${q.text}”`);
+    io.out(`${result.quotes.length} quotes, ${result.counterpoints.length} counterpoints`);
+  }
+  return 0;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.json': 'application/json',
+  '.xml': 'application/xml', '.png': 'image/png', '.svg': 'image/svg+xml', '.txt': 'text/plain; charset=utf-8',
+};
+
+/** Serve _site/ under its base path, and the latest email at /_email/ (HTML) and /_email/text. */
+async function preview(opts: RunOptions, portArg: string, io: Io): Promise<number> {
+  const config = await readConfig(opts.sourcesDir);
+  const latest = (await readRecords(opts.digestsDir)).at(-1);
+  const email = latest
+    ? personalize(await renderEmail(latest, config, { webUrl: issueUrl(config, latest.id), archiveUrl: issueUrl(config, '') }), { unsubscribeUrl: '#preview-unsubscribe' })
+    : null;
+  const base = config.site.basePath;
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/_email')) {
+      if (!email) return void res.writeHead(404).end('no issue yet: run `digest run` first');
+      const text = url.pathname.endsWith('/text');
+      res.writeHead(200, { 'content-type': text ? 'text/plain; charset=utf-8' : 'text/html; charset=utf-8' });
+      return void res.end(text ? email.text : email.html);
+    }
+    if (url.pathname === '/' && base !== '/') return void res.writeHead(302, { location: base }).end();
+    const rel = decodeURIComponent(url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname.slice(1));
+    let file = path.resolve(opts.siteDir, rel);
+    if (!file.startsWith(path.resolve(opts.siteDir))) return void res.writeHead(403).end();
+    try {
+      if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      const notFound = await readFile(path.join(opts.siteDir, '404.html')).catch(() => Buffer.from('not found'));
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(notFound);
+    }
+  });
+  const port = Number(portArg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port "${portArg}" is not a port number`);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const addr = server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  io.out(`preview: archive http://127.0.0.1:${actual}${base} · email http://127.0.0.1:${actual}/_email/ (text: /_email/text) · Ctrl-C to stop`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => server.close(() => resolve()));
+    process.once('SIGTERM', () => server.close(() => resolve()));
+  });
+  return 0;
+}

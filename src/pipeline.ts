@@ -1,0 +1,197 @@
+/**
+ * The order of the stages, and the only place that knows it. The CLI and the GitHub workflow call these
+ * functions; each stage is a function of data (src/model.ts) except gather, publish and deliver, which touch
+ * files, the network and SMTP.
+ *
+ *   make:  gather → analyze → compose → (render check) → publish the record + seen ledger
+ *   site:  records in digests/ → Eleventy archive + Atom/JSON feeds in _site/
+ *   send:  record → render once → personalize per recipient → deliver (outbox or SMTP) with a send ledger
+ *   run:   make, then site, then send
+ */
+import path from 'node:path';
+import { analyze, selectQuotes } from './analyze/index.js';
+import { composeDigest, issueSlot } from './compose/digest.js';
+import { readConfig } from './config.js';
+import { DigestError } from './errors.js';
+import { gather, markIssued } from './gather/index.js';
+import { readSeenLedger, writeSeenLedger } from './gather/ledger.js';
+import type { Config, DeliverySummary, Digest, Problem, RunReport, SourceItem } from './model.js';
+import { readRecords, writeRecord } from './publish/records.js';
+import { buildSite, issueUrl } from './render/archive.js';
+import { renderEmail } from './render/email.js';
+import { deliver, sendTest } from './deliver/send.js';
+import { readSubscribers } from './deliver/subscribers.js';
+import { createTransport } from './deliver/transports.js';
+
+export interface Paths {
+  sourcesDir: string;
+  digestsDir: string;
+  siteDir: string;
+  outboxDir: string;
+}
+
+/** One line per stage as it finishes; the CLI prints these unless --quiet. */
+export type Progress = (stage: string, detail: string, ms: number) => void;
+
+export interface RunOptions extends Paths {
+  now: Date;
+  dryRun: boolean;
+  /** Make an issue even when nothing is new. */
+  force: boolean;
+  env: NodeJS.ProcessEnv;
+  progress?: Progress;
+  /** Informational lines (dry-run plans, notices). */
+  log?: (line: string) => void;
+}
+
+async function timed<T>(progress: Progress | undefined, stage: string, work: () => Promise<T>, describe: (r: T) => string): Promise<T> {
+  const t0 = performance.now();
+  const result = await work();
+  progress?.(stage, describe(result), performance.now() - t0);
+  return result;
+}
+
+const emptyReport = (dryRun: boolean): RunReport => ({
+  ok: true, dryRun, issue: null, nothingNew: false, gathered: 0, newItems: 0, quotes: 0, themes: 0, pages: 0,
+  delivery: null, health: [], problems: [],
+});
+
+export interface MadeIssue {
+  report: RunReport;
+  digest: Digest | null;
+  config: Config;
+}
+
+/** gather → analyze → compose → publish. Writes `digests/<id>.json` and `digests/seen.json` (unless dry run). */
+export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
+  const { progress, now } = opts;
+  const config = await readConfig(opts.sourcesDir);
+  const report = emptyReport(opts.dryRun);
+  const records = await readRecords(opts.digestsDir);
+  const ledger = await readSeenLedger(opts.digestsDir).catch((err: unknown) => {
+    throw err instanceof DigestError ? err : new DigestError('LEDGER_CORRUPT', String(err), { origin: path.join(opts.digestsDir, 'seen.json'), hint: 'restore it from git' });
+  });
+
+  const { gathered, ledger: nextLedger } = await timed(
+    progress, 'gather',
+    () => gather({ config, sourcesDir: opts.sourcesDir, ledger, now }),
+    (r) => `${r.gathered.items.length + r.gathered.known.length} items, ${r.gathered.items.length} new, from ${r.gathered.health.length} sources` +
+      (r.gathered.problems.length ? `, ${r.gathered.problems.length} problems` : ''),
+  );
+  report.health = gathered.health;
+  report.problems.push(...gathered.problems);
+  report.gathered = gathered.items.length + gathered.known.length;
+  report.newItems = gathered.items.length;
+
+  const { slot } = issueSlot(now, config.site.timeZone);
+  const existing = records.find((r) => r.slot === slot);
+  if (existing) {
+    report.nothingNew = true;
+    report.issue = { id: existing.id, number: existing.number, subject: existing.subject, url: issueUrl(config, existing.id) };
+    opts.log?.(`issue ${existing.id} already fills the slot ${slot}: no new issue (sending resumes it)`);
+    return { report, digest: null, config };
+  }
+  if (gathered.items.length === 0 && !opts.force) {
+    report.nothingNew = true;
+    if (report.gathered === 0 && gathered.problems.length > 0) {
+      report.ok = false;
+      report.problems.push({ code: 'NOTHING_USABLE', origin: opts.sourcesDir, message: 'no source produced anything usable', hint: 'see the problems above; check the network and sources/feeds.yaml' });
+    }
+    return { report, digest: null, config };
+  }
+  const items: SourceItem[] = gathered.items.length ? gathered.items : gathered.known;
+
+  const analysis = await timed(progress, 'analyze',
+    async () => analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze, known: gathered.known }),
+    (a) => `${a.quotes.length} quotes, ${a.counterpoints.length} counterpoints, ${a.tokens} tokens`);
+
+  const number = (records.at(-1)?.number ?? 0) + 1;
+  const digest = await timed(progress, 'compose',
+    async () => composeDigest({ analysis, selected: selectQuotes(analysis, config.analyze), items: [...items, ...gathered.known], config, number, now }),
+    (d) => `issue #${d.number} (${d.id}): ${d.stats.quotes} quotes in ${d.stats.themes} themes`);
+  report.quotes = digest.stats.quotes;
+  report.themes = digest.stats.themes;
+  report.issue = { id: digest.id, number: digest.number, subject: digest.subject, url: issueUrl(config, digest.id) };
+
+  // Render before anything is written: a template error must leave digests/ untouched.
+  await renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') });
+
+  await timed(progress, 'publish', async () => {
+    if (opts.dryRun) {
+      opts.log?.(`dry run: would write ${path.join(opts.digestsDir, `${digest.id}.json`)} and ${path.join(opts.digestsDir, 'seen.json')}`);
+      return;
+    }
+    await writeRecord(opts.digestsDir, digest);
+    await writeSeenLedger(opts.digestsDir, markIssued(nextLedger, items, digest.id));
+  }, () => (opts.dryRun ? 'dry run: nothing written' : `record ${digest.id}.json and seen ledger written`));
+  return { report, digest, config };
+}
+
+/** Build the archive from every record. */
+export async function buildArchive(opts: Pick<RunOptions, 'digestsDir' | 'siteDir' | 'sourcesDir' | 'dryRun' | 'progress' | 'log'> & { config?: Config }): Promise<number> {
+  const config = opts.config ?? (await readConfig(opts.sourcesDir));
+  if (opts.dryRun) {
+    opts.log?.(`dry run: would build the archive into ${opts.siteDir}`);
+    return 0;
+  }
+  const { pages } = await timed(opts.progress, 'site', () => buildSite({ digestsDir: opts.digestsDir, siteDir: opts.siteDir, config, quiet: true }),
+    (r) => `${r.pages} pages and feeds in ${opts.siteDir}`);
+  return pages;
+}
+
+export interface SendOptions extends RunOptions {
+  /** Issue id to send or resume; the latest by default. */
+  issueId?: string;
+  /** Send one test copy to this address, ledger untouched. */
+  to?: string;
+  resendUnknown?: boolean;
+}
+
+/** Render the issue once and deliver it to every subscriber not yet sent, resuming from the send ledger. */
+export async function sendIssue(opts: SendOptions & { config?: Config }): Promise<{ digest: Digest; delivery: DeliverySummary | null; problems: Problem[] }> {
+  const config = opts.config ?? (await readConfig(opts.sourcesDir));
+  const records = await readRecords(opts.digestsDir);
+  const digest = opts.issueId ? records.find((r) => r.id === opts.issueId) : records.at(-1);
+  if (!digest)
+    throw new DigestError('ISSUE_NOT_FOUND', opts.issueId ? `no issue ${opts.issueId}` : 'there is no issue to send yet', {
+      origin: opts.digestsDir,
+      hint: opts.issueId ? `pick one of: ${records.map((r) => r.id).join(', ') || '(none)'}` : 'run `digest make` first',
+    });
+  const rendered = await timed(opts.progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
+    (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
+  const transport = createTransport(opts.env, { outboxDir: opts.outboxDir, rateLimitPerSecond: config.email.rateLimitPerSecond });
+  try {
+    if (opts.to) {
+      await sendTest({ digest, rendered, config, to: opts.to, transport, env: opts.env, dryRun: opts.dryRun, log: opts.log });
+      return { digest, delivery: null, problems: [] };
+    }
+    const { subscribers, problems } = await readSubscribers(opts.env, { file: path.join(opts.sourcesDir, 'subscribers.sample.csv') });
+    const delivery = await timed(opts.progress, 'deliver',
+      () => deliver({
+        digest, rendered, config, subscribers, transport, ledgerDir: opts.digestsDir, now: opts.now, dryRun: opts.dryRun,
+        resendUnknown: opts.resendUnknown ?? false, secret: opts.env.UNSUBSCRIBE_SECRET ?? null, log: opts.log, env: opts.env,
+      }),
+      (d) => `${d.transport}: ${d.written} written, ${d.sent} sent, ${d.skipped} already done, ${d.failed} failed` +
+        (d.deferred ? `, ${d.deferred} deferred` : '') + (d.unknown ? `, ${d.unknown} unknown` : ''));
+    return { digest, delivery, problems };
+  } finally {
+    await transport.close();
+  }
+}
+
+/** The main job: make the issue (if anything is new), rebuild the archive, send. */
+export async function run(opts: RunOptions): Promise<RunReport> {
+  const made = await makeIssue(opts);
+  const { report, config } = made;
+  if (!report.ok) return report;
+  if (made.digest || report.issue) {
+    report.pages = await buildArchive({ ...opts, config });
+  }
+  if (report.issue) {
+    const sent = await sendIssue({ ...opts, config, issueId: report.issue.id });
+    report.delivery = sent.delivery;
+    report.problems.push(...sent.problems);
+    if (sent.delivery && sent.delivery.failed > 0) report.ok = false;
+  }
+  return report;
+}
