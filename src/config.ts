@@ -92,7 +92,7 @@ class YamlFile {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     const first = this.doc.errors[0];
     if (first) {
-      const line = first.linePos?.[0]?.line ?? 1;
+      const line = this.lines.linePos(first.pos[0]).line;
       throw new DigestError('CONFIG_INVALID', `not valid YAML: ${first.message.split('\n')[0]}`, {
         origin: `${file}:${line}`,
         hint: 'fix the YAML syntax at that line (indentation with spaces, a space after each colon, quotes around values containing ": ")',
