@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEEDS, feedServer, listFiles, runCli, snapshot, tempProject, type CliResult } from '../helpers/project.js';
+
+// The whole pipeline through the real CLI: seeds as dropped files, one working local feed, one broken feed,
+// real MJML, real Eleventy, real .eml files parsed by a real MIME parser.
+describe('digest run, end to end', () => {
+  let dir: string;
+  let first: CliResult;
+  let server: Awaited<ReturnType<typeof feedServer>>;
+  const now = '2026-11-30T07:00:00Z';
+
+  beforeAll(async () => {
+    server = await feedServer({ '/feed.xml': { body: await readFile(path.join(FEEDS, 'gulp-atom.atom')), type: 'application/atom+xml' } });
+    dir = await tempProject({
+      seeds: true,
+      feedsYaml: `feeds:\n  - url: ${server.url}/feed.xml\n    title: Local feed\n  - url: ${server.url}/broken.xml\n    title: Broken feed\n`,
+    });
+    // Tests may reach 127.0.0.1 only because the config says so; the feed's entries are years old.
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(dir, 'sources', 'settings.yaml'), 'site:\n  basePath: /debate-digest/\ngather:\n  allowPrivateHosts: ["127.0.0.1"]\n  backfillDays: 100000\n');
+    first = await runCli(['run', '--now', now], { cwd: dir });
+  }, 240_000);
+
+  afterAll(async () => server?.close());
+
+  it('exits 0, prints a line per stage and a summary', () => {
+    expect(first.stderr + first.stdout).not.toMatch(/error: /);
+    expect(first.code, first.stderr).toBe(0);
+    for (const stage of ['gather', 'analyze', 'compose', 'publish', 'site', 'render', 'deliver']) expect(first.stdout).toMatch(new RegExp(`^${stage}\\s`, 'm'));
+    expect(first.stdout).toMatch(/^done: issue #1 \(2026-11-30-1\) · \d+ items gathered, \d+ new · \d+ quotes · \d+ themes · \d+ pages · 3 messages written/m);
+  });
+
+  it('names the broken feed as a problem and still makes the issue', () => {
+    expect(first.stderr).toMatch(/problem FEED_\w+ at http:\/\/127\.0\.0\.1:\d+\/broken\.xml/);
+  });
+
+  it('writes the record, the seen ledger, the archive and the feed', async () => {
+    const record = JSON.parse(await readFile(path.join(dir, 'digests', '2026-11-30-1.json'), 'utf8'));
+    expect(record.number).toBe(1);
+    expect(record.slot).toBe('2026-W49');
+    expect(record.stats.quotes).toBeGreaterThan(3);
+    expect(await listFiles(path.join(dir, 'digests'))).toContain('seen.json');
+    const home = await readFile(path.join(dir, '_site', 'index.html'), 'utf8');
+    expect(home).toContain('2026-11-30-1');
+    const page = await readFile(path.join(dir, '_site', 'issues', '2026-11-30-1', 'index.html'), 'utf8');
+    const firstQuote = record.sections[0].quotes[0];
+    expect(page).toContain(`q-${firstQuote.id}`);
+    expect(page).toMatch(/#1/);
+    const feed = await readFile(path.join(dir, '_site', 'feed.xml'), 'utf8');
+    expect(feed).toContain('2026-11-30-1');
+    expect(feed).toContain('#1');
+  });
+
+  it('writes one real MIME message per subscriber', async () => {
+    const emls = (await listFiles(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.eml'));
+    expect(emls).toHaveLength(3);
+    const recipients = new Set<string>();
+    for (const f of emls) {
+      const raw = await readFile(path.join(dir, 'outbox', f));
+      expect(raw.toString('latin1')).toMatch(/^Content-Type: multipart\/alternative/im);
+      const mail = await simpleParser(raw);
+      expect(mail.subject).toMatch(/Debate Digest #1 \(30 November 2026\)/);
+      expect(mail.text?.trim().length).toBeGreaterThan(500);
+      expect(mail.html).toBeTruthy();
+      const to = Array.isArray(mail.to) ? mail.to : [mail.to];
+      expect(to).toHaveLength(1);
+      expect(to[0]?.value).toHaveLength(1);
+      recipients.add(String(to[0]?.value[0]?.address));
+      expect(mail.headers.get('list-unsubscribe')).toBeTruthy();
+      expect(f).not.toMatch(/@|example/); // file names never carry the address
+    }
+    expect([...recipients].sort()).toEqual(['reader.one@example.com', 'reader.three@example.com', 'reader.two@example.com']);
+    expect(first.stdout + first.stderr).not.toMatch(/reader\.(one|two|three)@example\.com/);
+  });
+
+  it('a second run the same week resumes instead of making or sending again', async () => {
+    const again = await runCli(['run', '--now', '2026-12-02T07:00:00Z'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await listFiles(path.join(dir, 'digests'))).filter((f) => /^\d{4}-.*\.json$/.test(f))).toEqual(['2026-11-30-1.json']);
+    expect((await listFiles(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.eml'))).toHaveLength(3);
+    expect(again.stdout).toMatch(/0 sent|0 written/);
+  });
+
+  it('a run the next week with nothing new says so and adds no record', async () => {
+    const next = await runCli(['run', '--now', '2026-12-07T07:00:00Z'], { cwd: dir });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/^nothing new/m);
+    expect((await listFiles(path.join(dir, 'digests'))).filter((f) => /^\d{4}-.*\.json$/.test(f))).toEqual(['2026-11-30-1.json']);
+  });
+
+  it('--dry-run writes nothing', async () => {
+    const before = await snapshot(dir);
+    const dry = await runCli(['run', '--dry-run', '--force', '--now', '2026-12-14T07:00:00Z'], { cwd: dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run/);
+    const after = await snapshot(dir);
+    expect(Object.keys(after)).toEqual(Object.keys(before));
+  });
+});
+
+describe('bad configuration', () => {
+  it.each([
+    ['themes.yaml', 'themes:\n  - id: x\n    title: X\n    description: bad: colon\n    cues: [a]\n', /themes\.yaml:4/],
+    ['speakers.yaml', null, /speakers\.yaml/],
+    ['feeds.yaml', 'feeds:\n  - url: nope\n', /feeds\.yaml:2.*feeds\[0\]\.url: not a URL/],
+  ])('%s broken: exit 2, names file and line, digests/ untouched', async (file, text, where) => {
+    const dir = await tempProject({ dropped: { 'note.md': '“The age of scaling is over, and we are back in the age of research,” he said.\n' } });
+    const ok = await runCli(['make', '--now', '2026-11-30T07:00:00Z'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    const before = await snapshot(path.join(dir, 'digests'));
+    const { rm, writeFile } = await import('node:fs/promises');
+    if (text === null) await rm(path.join(dir, 'sources', file));
+    else await writeFile(path.join(dir, 'sources', file), text);
+    const bad = await runCli(['run', '--force', '--now', '2026-12-07T07:00:00Z'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(where);
+    expect(bad.stderr).toMatch(/hint: /);
+    expect(await snapshot(path.join(dir, 'digests'))).toEqual(before);
+  });
+
+  it('an unknown command prints the usage and exits 2', async () => {
+    const dir = await tempProject();
+    const r = await runCli(['frobnicate'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage:');
+    const help = await runCli(['help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+  });
+});
