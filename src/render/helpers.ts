@@ -1,0 +1,94 @@
+/**
+ * Handlebars helpers shared by the email and the web archive. Pure: no clock, no I/O. Dates are formatted in
+ * the configured time zone (luxon), because an issue dated "Monday" must not become "Sunday" for a reader's
+ * server in another zone.
+ */
+import Handlebars from 'handlebars';
+import { DateTime } from 'luxon';
+import type { VerbatimStatus, Stance } from '../model.js';
+
+/**
+ * The only URL schemes we ever put in an href. Handlebars escaping does not stop `javascript:` (field notes),
+ * so every URL from a feed goes through here. Anything else becomes '' (callers hide the link), never '#',
+ * which would leave a live link that goes nowhere.
+ */
+export function safeUrl(u: unknown): string {
+  if (typeof u !== 'string') return '';
+  // Browsers ignore leading/trailing controls and spaces and drop tabs/newlines inside ("java\nscript:" runs);
+  // WHATWG URL parsing does the same, and we refuse any control character left inside outright.
+  const cleaned = u.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '');
+  if (/[\u0000-\u001f\u007f]/.test(cleaned)) return '';
+  let url: URL;
+  try {
+    url = new URL(cleaned);
+  } catch {
+    return '';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'mailto:') return '';
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.hostname) return '';
+  return url.href;
+}
+
+/** A date ("2026-11-30" or a full ISO timestamp) as "30 November 2026" in `zone`; '' when unparseable. */
+export function formatDate(iso: unknown, zone: string, format = 'd LLLL yyyy', locale = 'en'): string {
+  if (typeof iso !== 'string' || !iso) return '';
+  // A bare yyyy-mm-dd is a calendar date already in the configured zone; do not shift it.
+  const dt = /^\d{4}-\d{2}-\d{2}$/.test(iso)
+    ? DateTime.fromISO(iso, { zone })
+    : DateTime.fromISO(iso, { setZone: true }).setZone(zone);
+  return dt.isValid ? dt.setLocale(locale).toFormat(format) : '';
+}
+
+const STATUS_LABELS: Record<VerbatimStatus, string> = {
+  verified: 'Verbatim · checked against the transcript',
+  corroborated: 'Verbatim · same words in several sources',
+  'single-source': 'Single source · not yet checked against a transcript',
+  paraphrase: 'Paraphrase · not the speaker\u2019s exact words',
+};
+
+const STATUS_SHORT: Record<VerbatimStatus, string> = {
+  verified: 'Verified',
+  corroborated: 'Corroborated',
+  'single-source': 'Single source',
+  paraphrase: 'Paraphrase',
+};
+
+/** What a reader needs to know about how far to trust the words: shown as a badge next to every quote. */
+export function statusLabel(status: unknown): string {
+  return typeof status === 'string' && status in STATUS_LABELS ? STATUS_LABELS[status as VerbatimStatus] : 'Unchecked';
+}
+
+export function statusShort(status: unknown): string {
+  return typeof status === 'string' && status in STATUS_SHORT ? STATUS_SHORT[status as VerbatimStatus] : 'Unchecked';
+}
+
+const STANCE_LABELS: Record<Stance, string> = {
+  research: 'Age of research',
+  scaling: 'Scaling still works',
+  paradigm: 'New paradigm needed',
+  neutral: 'Reporting',
+};
+
+export function stanceLabel(stance: unknown): string {
+  return typeof stance === 'string' && stance in STANCE_LABELS ? STANCE_LABELS[stance as Stance] : '';
+}
+
+/** Remove CR, LF and other control characters (header-safe, one line), collapse runs of space. */
+export function oneLine(s: unknown): string {
+  if (typeof s !== 'string') return '';
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Register the shared helpers on a Handlebars environment (an isolated one from Handlebars.create()). */
+export function registerHelpers(hb: typeof Handlebars, opts: { timeZone: string; locale?: string }): void {
+  hb.registerHelper('safeUrl', (u: unknown) => safeUrl(u));
+  hb.registerHelper('formatDate', (iso: unknown, format: unknown) =>
+    formatDate(iso, opts.timeZone, typeof format === 'string' ? format : undefined, opts.locale ?? 'en'),
+  );
+  hb.registerHelper('statusLabel', (s: unknown) => statusLabel(s));
+  hb.registerHelper('statusShort', (s: unknown) => statusShort(s));
+  hb.registerHelper('stanceLabel', (s: unknown) => stanceLabel(s));
+  hb.registerHelper('oneLine', (s: unknown) => oneLine(s));
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hb.registerHelper('plural', (n: unknown, one: unknown, many: unknown) => (n === 1 ? one : many));
+}
