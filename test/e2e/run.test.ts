@@ -62,7 +62,7 @@ describe('digest run, end to end', () => {
       const raw = await readFile(path.join(dir, 'outbox', f));
       expect(raw.toString('latin1')).toMatch(/^Content-Type: multipart\/alternative/im);
       const mail = await simpleParser(raw);
-      expect(mail.subject).toMatch(/Debate Digest #1 \(30 November 2026\)/);
+      expect(mail.subject).toMatch(/Debate Digest #1 \(November 30, 2026\)/);
       expect(mail.text?.trim().length).toBeGreaterThan(500);
       expect(mail.html).toBeTruthy();
       const to = Array.isArray(mail.to) ? mail.to : [mail.to];
