@@ -1,0 +1,240 @@
+import RssParser from 'rss-parser';
+import { Parser as HtmlParser } from 'htmlparser2';
+import type { FeedConfig, Problem, SourceItem, Stance } from '../model.js';
+import { canonicalUrl, contentHashOf, itemIdOf, ledgerKeyOf } from './ledger.js';
+import { htmlToText, sanitizeHtml } from './sanitize.js';
+
+/**
+ * Feed XML (already decoded to a string) to SourceItems. rss-parser does the format work (RSS 0.9x/1.0/2.0,
+ * Atom); around it we add what it lacks for hostile input: entity declarations refused before parsing,
+ * per-item date validation (rss-parser throws away a whole Atom feed over one bad date), fallbacks for
+ * missing title/link/guid, and relative links resolved against xml:base, the feed's link or the URL the
+ * feed was fetched from.
+ */
+
+export interface ParseFeedOptions {
+  /** The feed's config: id, declared stance, speakers, primary. */
+  feed?: Pick<FeedConfig, 'id' | 'stance' | 'speakers' | 'primary'>;
+  /** The URL the bytes came from after redirects; base for relative links. */
+  baseUrl?: string;
+  /** At most this many items are read (the first ones: feeds list newest first). */
+  maxItems?: number;
+}
+
+export interface ParsedFeed {
+  items: SourceItem[];
+  problems: Problem[];
+  /** Set when the feed as a whole could not be read (the problem is also in `problems`). */
+  fatal: Problem | null;
+  title: string | null;
+}
+
+const XML_PREDEFINED = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
+const CDATA_SPLIT = /(<!\[CDATA\[[\s\S]*?\]\]>)/;
+const entityCache = new Map<string, string | null>();
+
+/** The character(s) an HTML named entity stands for, or null when HTML does not define it. */
+function htmlEntity(name: string): string | null {
+  const hit = entityCache.get(name);
+  if (hit !== undefined) return hit;
+  let out = '';
+  const p = new HtmlParser({ ontext: (t) => { out += t; } }, { decodeEntities: true });
+  p.write(`&${name};`);
+  p.end();
+  const value = out === `&${name};` ? null : out;
+  if (entityCache.size < 2000) entityCache.set(name, value);
+  return value;
+}
+
+/** Outside CDATA sections, apply `fn` to the text (CDATA is left as is). */
+function outsideCdata(xml: string, fn: (chunk: string) => string): string {
+  const parts = xml.split(CDATA_SPLIT);
+  return parts.map((part, i) => (i % 2 === 1 ? part : fn(part))).join('');
+}
+
+/** True when the document declares entities (billion laughs, external entities): we never expand those. */
+export function declaresEntities(xml: string): boolean {
+  let found = false;
+  outsideCdata(xml, (chunk) => {
+    if (/<!ENTITY/i.test(chunk)) found = true;
+    return chunk;
+  });
+  return found;
+}
+
+/**
+ * Many real feeds use HTML entities (&nbsp; &mdash;) that XML does not define, which a strict XML parser
+ * rejects. Replace the ones HTML knows by numeric references; leave unknown ones for the parser to report.
+ */
+function replaceHtmlEntities(xml: string): string {
+  return outsideCdata(xml, (chunk) =>
+    chunk.replace(/&([A-Za-z][A-Za-z0-9]{1,31});/g, (m, name: string) => {
+      if (XML_PREDEFINED.has(name)) return m;
+      const ch = htmlEntity(name);
+      if (ch === null) return m;
+      return [...ch].map((c) => `&#${c.codePointAt(0)};`).join('');
+    }),
+  );
+}
+
+function text(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return text(value[0]);
+  if (value && typeof value === 'object' && typeof (value as { _?: unknown })._ === 'string') return (value as { _: string })._;
+  return null;
+}
+
+function attr(node: unknown, name: string): string | null {
+  if (node && typeof node === 'object') {
+    const a = (node as { $?: Record<string, unknown> }).$;
+    const v = a?.[name];
+    return typeof v === 'string' ? v : null;
+  }
+  return null;
+}
+
+function resolve(raw: string | null | undefined, base: string | null): string | null {
+  if (!raw) return null;
+  try {
+    const u = base ? new URL(raw.trim(), base) : new URL(raw.trim());
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseItemDate(raw: string | null): { date: string | null; dateProblem: 'missing' | 'invalid' | null } {
+  if (raw === null || raw.trim() === '') return { date: null, dateProblem: 'missing' };
+  const d = new Date(raw.trim());
+  if (Number.isNaN(d.getTime())) return { date: null, dateProblem: 'invalid' };
+  return { date: d.toISOString(), dateProblem: null };
+}
+
+interface RawExtra {
+  date: string | null;
+  base: string | null;
+}
+
+type AnyRecord = Record<string, unknown>;
+
+/** A parser whose Atom entries no longer reject the whole feed on a bad date, and which keeps xml:base. */
+function makeParser(extras: WeakMap<object, RawExtra>, feedInfo: { base: string | null }): RssParser {
+  const parser = new RssParser({ xml2js: { strict: true }, defaultRSS: 2 });
+  const p = parser as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const origAtomItem = p.parseItemAtom!.bind(parser);
+  const origRssItem = p.parseItemRss!.bind(parser);
+  const origAtomFeed = p.buildAtomFeed!.bind(parser);
+  const origRss = p.buildRSS!.bind(parser);
+  p.parseItemAtom = (entry: unknown) => {
+    const e = entry as AnyRecord;
+    const raw = text(e.published) ?? text(e.updated);
+    const { published: _p, updated: _u, ...rest } = e;
+    const item = origAtomItem(rest) as AnyRecord;
+    extras.set(item, { date: raw, base: attr(e, 'xml:base') });
+    return item;
+  };
+  p.parseItemRss = (xmlItem: unknown, fields: unknown) => {
+    const item = origRssItem(xmlItem, fields) as AnyRecord;
+    extras.set(item, { date: text(item.pubDate) ?? text(item.date), base: attr(xmlItem, 'xml:base') });
+    return item;
+  };
+  p.buildAtomFeed = (xmlObj: unknown) => {
+    feedInfo.base = attr((xmlObj as AnyRecord).feed, 'xml:base');
+    return origAtomFeed(xmlObj);
+  };
+  p.buildRSS = (channel: unknown, items: unknown) => {
+    feedInfo.base = attr(channel, 'xml:base');
+    return origRss(channel, items);
+  };
+  return parser;
+}
+
+function firstLine(s: string): string | null {
+  for (const line of s.split('\n')) {
+    const t = line.trim();
+    if (t) return t.length > 140 ? t.slice(0, 139) + '…' : t;
+  }
+  return null;
+}
+
+/** Parse feed XML into items. Never throws: a feed that cannot be read is a `fatal` problem. */
+export async function parseFeed(xml: string, origin: string, opts: ParseFeedOptions = {}): Promise<ParsedFeed> {
+  const problems: Problem[] = [];
+  const fail = (code: string, message: string, hint: string): ParsedFeed => {
+    const pr = { code, origin, message, hint };
+    return { items: [], problems: [pr], fatal: pr, title: null };
+  };
+  const src = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  if (declaresEntities(src)) {
+    return fail('FEED_ENTITY_REJECTED', 'the feed declares XML entities (<!ENTITY …>); refused unparsed, as entity expansion is a known attack (billion laughs, external entities)',
+      'ask the publisher to remove the DOCTYPE/ENTITY declarations, or remove this feed from sources/feeds.yaml');
+  }
+  if (src.trim() === '') return fail('FEED_PARSE_FAILED', 'the feed is empty', 'check the URL in a browser; it should show RSS or Atom XML');
+  const extras = new WeakMap<object, RawExtra>();
+  const feedInfo: { base: string | null } = { base: null };
+  let feed: AnyRecord;
+  try {
+    feed = (await makeParser(extras, feedInfo).parseString(replaceHtmlEntities(src))) as unknown as AnyRecord;
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 3).join(' ');
+    return fail('FEED_PARSE_FAILED', `the feed is not well-formed RSS, Atom or RDF: ${msg}`,
+      'check the URL in a browser (it may be an HTML page, not a feed) or validate the feed; the other sources are still gathered');
+  }
+
+  const docUrl = resolve(opts.baseUrl ?? origin, null);
+  const feedLink = resolve(text(feed.link), docUrl);
+  const base = resolve(feedInfo.base, docUrl) ?? feedLink ?? docUrl;
+  const rawItems = Array.isArray(feed.items) ? (feed.items as AnyRecord[]) : [];
+  const max = opts.maxItems ?? Infinity;
+  if (rawItems.length > max) {
+    problems.push({ code: 'FEED_ITEMS_CAPPED', origin, message: `the feed has ${rawItems.length} items; only the first ${max} were read`, hint: 'raise gather.maxItemsPerFeed if older items matter' });
+  }
+  const items: SourceItem[] = [];
+  let invalidDates = 0;
+  for (const raw of rawItems.slice(0, max)) {
+    const extra = extras.get(raw) ?? { date: null, base: null };
+    const itemBase = resolve(extra.base, base) ?? base;
+    const rawGuid = text(raw.guid) ?? text(raw.id) ?? text(raw['rdf:about']);
+    const guid = rawGuid?.trim() || null;
+    let link = resolve(text(raw.link), itemBase);
+    // An RSS guid is a permalink unless it says otherwise; a URL-shaped id is the best link we have.
+    if (!link && guid && /^https?:\/\//i.test(guid)) link = resolve(guid, null);
+    const url = link ? canonicalUrl(link) : null;
+    const contentHtml = text(raw['content:encoded']) ?? text(raw.content) ?? text(raw.summary) ?? text((raw.itunes as AnyRecord | undefined)?.summary) ?? '';
+    const html = contentHtml ? sanitizeHtml(contentHtml, itemBase ?? undefined) : '';
+    const body = html ? htmlToText(html) : '';
+    const rawTitle = text(raw.title);
+    const titleText = rawTitle ? htmlToText(rawTitle).replace(/\s+/g, ' ').trim() : '';
+    const title = titleText || firstLine(body) || url || guid || '(untitled)';
+    const author = (text(raw.creator) ?? text(raw.author) ?? text(raw['dc:creator']))?.trim() || null;
+    const { date, dateProblem } = parseItemDate(extra.date);
+    if (dateProblem === 'invalid') invalidDates++;
+    const key = ledgerKeyOf({ url, guid, title, text: body });
+    const stance: Stance | null = opts.feed ? opts.feed.stance : null;
+    items.push({
+      id: itemIdOf(key),
+      kind: 'feed',
+      sourceId: opts.feed?.id ?? origin,
+      origin,
+      url,
+      links: url ? [url] : [],
+      guid,
+      title,
+      author,
+      date,
+      dateProblem,
+      speakers: opts.feed ? [...opts.feed.speakers] : [],
+      stance,
+      primary: opts.feed?.primary ?? false,
+      text: body,
+      html: html || null,
+      contentHash: contentHashOf(body),
+    });
+  }
+  if (invalidDates > 0) {
+    problems.push({ code: 'FEED_DATE_INVALID', origin, message: `${invalidDates} item(s) have a date that does not parse; they are kept without a date`, hint: 'nothing to do unless the publisher can fix the feed; such items are never dropped by the backfill window' });
+  }
+  const feedTitle = text(feed.title);
+  return { items, problems, fatal: null, title: feedTitle ? feedTitle.trim() : null };
+}

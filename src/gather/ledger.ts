@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DigestError } from '../errors.js';
+
+/**
+ * The seen-ledger (digests/seen.json) remembers every item gather has seen and which issue carried it,
+ * plus per-feed HTTP state (ETag, Last-Modified) and health. It is committed to git with the digests,
+ * so it is written with sorted keys to keep diffs small.
+ *
+ * An item is identified by, in order: its canonical URL (tracking parameters, fragment and trailing slash
+ * removed), its GUID (or a dropped file's path), its content hash. All three are indexed, so an item whose
+ * GUID was regenerated, or whose link gained tracking parameters, is still recognized.
+ */
+export interface LedgerEntry {
+  /** The identity the entry was created under: `url:…`, `guid:…`, `file:…` or `hash:…`. */
+  key: string;
+  firstSeen: string;
+  /** The issue that carried it; null while seen but not yet in an issue. */
+  issueId: string | null;
+  contentHash: string;
+  urls: string[];
+  guid: string | null;
+}
+
+export interface FeedState {
+  etag: string | null;
+  lastModified: string | null;
+  lastSuccess: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+}
+
+export interface SeenLedger {
+  version: 1;
+  /** Keyed by SourceItem.id (a hash of the entry's key). */
+  entries: Record<string, LedgerEntry>;
+  /** Keyed by feed id. */
+  feeds: Record<string, FeedState>;
+}
+
+export function emptyLedger(): SeenLedger {
+  return { version: 1, entries: {}, feeds: {} };
+}
+
+const TRACKING_PARAMS = /^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref|ref_src|_hsenc|_hsmi)$/i;
+
+/**
+ * The canonical form of a link: http(s) only, host lower-cased, no credentials, no fragment, no tracking
+ * parameters (utm_*, fbclid, gclid, ref, …), remaining parameters sorted, no trailing slash.
+ * Returns null for anything that is not an http(s) URL.
+ */
+export function canonicalUrl(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  url.hash = '';
+  url.username = '';
+  url.password = '';
+  const kept = [...url.searchParams.entries()].filter(([k]) => !TRACKING_PARAMS.test(k));
+  kept.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  url.search = '';
+  for (const [k, v] of kept) url.searchParams.append(k, v);
+  if (url.pathname.length > 1) url.pathname = url.pathname.replace(/\/+$/, '');
+  let out = url.toString();
+  if (url.pathname === '/' && url.search === '') out = out.replace(/\/$/, '');
+  return out;
+}
+
+/** The ledger key of a canonical URL: scheme dropped, because feeds move from http to https. */
+export function urlKey(canonical: string): string {
+  return 'url:' + canonical.replace(/^https?:\/\//, '');
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Text normalized for hashing: Unicode NFKC, whitespace collapsed, trimmed. */
+export function normalizeForHash(text: string): string {
+  return text.normalize('NFKC').replace(/\s+/g, ' ').trim();
+}
+
+export function contentHashOf(text: string): string {
+  return sha256(normalizeForHash(text));
+}
+
+/** Short texts ("Read more…") are shared by unrelated items, so their hash must not identify an item. */
+export const MIN_HASHABLE_CHARS = 40;
+
+export interface ItemIdentity {
+  url: string | null; // canonical
+  guid: string | null;
+  /** For dropped files: the path relative to sources/, used like a GUID. */
+  file?: string | null;
+  title: string;
+  text: string;
+}
+
+/** The primary key of an item: canonical URL, else GUID (or file path), else hash of title and text. */
+export function ledgerKeyOf(id: ItemIdentity): string {
+  if (id.url) return urlKey(id.url);
+  if (id.guid) return 'guid:' + id.guid.trim();
+  if (id.file) return 'file:' + id.file;
+  return 'hash:' + sha256(normalizeForHash(id.title) + '\n' + normalizeForHash(id.text));
+}
+
+/** SourceItem.id: stable, short, derived from the ledger key. */
+export function itemIdOf(key: string): string {
+  return sha256(key).slice(0, 16);
+}
+
+/** Lookup tables over the ledger's entries, for recognizing an item by any of its identities. */
+export class LedgerIndex {
+  private readonly byAny = new Map<string, string>();
+
+  constructor(entries: Record<string, LedgerEntry>) {
+    for (const id of Object.keys(entries).sort()) this.add(id, entries[id]!);
+  }
+
+  add(id: string, entry: LedgerEntry): void {
+    this.put(entry.key, id);
+    for (const u of entry.urls) {
+      const c = canonicalUrl(u);
+      if (c) this.put(urlKey(c), id);
+    }
+    if (entry.guid) this.put('guid:' + entry.guid.trim(), id);
+    this.put('content:' + entry.contentHash, id);
+  }
+
+  private put(k: string, id: string): void {
+    if (!this.byAny.has(k)) this.byAny.set(k, id);
+  }
+
+  /** The entry id matching any identity of the item, or null. */
+  find(keys: string[]): string | null {
+    for (const k of keys) {
+      const hit = this.byAny.get(k);
+      if (hit !== undefined) return hit;
+    }
+    return null;
+  }
+}
+
+function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value as Record<string, unknown>).sort()) {
+      out[k] = sortKeysDeep((value as Record<string, unknown>)[k]);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The ledger as written to disk: sorted keys, two-space indent, trailing newline. */
+export function formatLedger(ledger: SeenLedger): string {
+  return JSON.stringify(sortKeysDeep(ledger), null, 2) + '\n';
+}
+
+function corrupt(file: string, message: string, cause?: unknown): DigestError {
+  return new DigestError('LEDGER_CORRUPT', message, {
+    origin: file,
+    hint: `fix the file by hand (git log -p ${file} shows earlier versions), or move it away to start afresh (every item in the feeds will then count as new, within gather.backfillDays)`,
+    cause,
+  });
+}
+
+/** Parse and validate the ledger's JSON text. `file` is only used in error messages. */
+export function parseSeenLedger(text: string, file: string): SeenLedger {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const m = /position (\d+)/.exec(err instanceof Error ? err.message : '');
+    const where = m ? `${file}:${text.slice(0, Number(m[1])).split('\n').length}` : file;
+    throw corrupt(where, `the seen-ledger is not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw corrupt(file, 'the seen-ledger is not a JSON object');
+  const obj = data as Record<string, unknown>;
+  if (obj.version !== 1) throw corrupt(file, `the seen-ledger has version ${JSON.stringify(obj.version)}, expected 1`);
+  const entries = obj.entries;
+  const feeds = obj.feeds;
+  if (entries === null || typeof entries !== 'object' || Array.isArray(entries)) throw corrupt(file, 'the seen-ledger has no "entries" object');
+  if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) throw corrupt(file, 'the seen-ledger has no "feeds" object');
+  for (const [id, e] of Object.entries(entries as Record<string, unknown>)) {
+    const en = e as Partial<LedgerEntry> | null;
+    if (!en || typeof en.key !== 'string' || typeof en.contentHash !== 'string' || !Array.isArray(en.urls) || typeof en.firstSeen !== 'string') {
+      throw corrupt(file, `the seen-ledger entry "${id}" is incomplete (needs key, firstSeen, contentHash, urls)`);
+    }
+    if (en.issueId === undefined) en.issueId = null;
+    if (en.guid === undefined) en.guid = null;
+  }
+  for (const [id, f] of Object.entries(feeds as Record<string, unknown>)) {
+    const fs = f as Partial<FeedState> | null;
+    if (!fs || typeof fs !== 'object') throw corrupt(file, `the seen-ledger feed state "${id}" is not an object`);
+    fs.etag ??= null;
+    fs.lastModified ??= null;
+    fs.lastSuccess ??= null;
+    fs.lastError ??= null;
+    if (typeof fs.consecutiveFailures !== 'number') fs.consecutiveFailures = 0;
+  }
+  return data as SeenLedger;
+}
+
+export const LEDGER_FILE = 'seen.json';
+
+/** Read digests/seen.json. A missing file is an empty ledger; a corrupt one is LEDGER_CORRUPT. */
+export async function readSeenLedger(digestsDir: string): Promise<SeenLedger> {
+  const file = path.join(digestsDir, LEDGER_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyLedger();
+    throw corrupt(file, `the seen-ledger cannot be read (${(err as Error).message})`, err);
+  }
+  return parseSeenLedger(text, file);
+}
+
+/** Write digests/seen.json atomically: a temporary file in the same folder, then rename over the old one. */
+export async function writeSeenLedger(digestsDir: string, ledger: SeenLedger): Promise<void> {
+  await mkdir(digestsDir, { recursive: true });
+  const file = path.join(digestsDir, LEDGER_FILE);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, formatLedger(ledger), 'utf8');
+  await rename(tmp, file);
+}

@@ -1,0 +1,181 @@
+import sanitize from 'sanitize-html';
+import { Parser } from 'htmlparser2';
+
+/**
+ * Feed and dropped-file HTML is hostile input: it ends up in email (via MJML) and in the web archive.
+ * sanitize-html's defaults are not enough (they keep target=_blank without rel and drop <img> entirely;
+ * see field notes), so everything here is an explicit allowlist. Anything not named is dropped.
+ */
+
+const ALLOWED_TAGS = [
+  'p', 'br', 'hr', 'div', 'span', 'a', 'img', 'figure', 'figcaption',
+  'strong', 'b', 'em', 'i', 'u', 's', 'del', 'ins', 'small', 'sub', 'sup', 'mark', 'abbr', 'time', 'cite', 'q',
+  'blockquote', 'code', 'pre', 'kbd', 'samp',
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
+  'ul', 'ol', 'li', 'dl', 'dt', 'dd',
+  'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td',
+];
+
+const ALLOWED_ATTRIBUTES: Record<string, string[]> = {
+  a: ['href', 'title', 'target', 'rel'],
+  img: ['src', 'alt', 'title', 'width', 'height'],
+  abbr: ['title'],
+  time: ['datetime'],
+  blockquote: ['cite'],
+  q: ['cite'],
+  td: ['colspan', 'rowspan'],
+  th: ['colspan', 'rowspan', 'scope'],
+  ol: ['start'],
+};
+
+/** Elements whose content is dropped along with the tag (not just unwrapped to text). */
+const DROP_WITH_CONTENT = [
+  'script', 'style', 'textarea', 'option', 'noscript', 'template', 'title', 'head',
+  'svg', 'math', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'select', 'button',
+  'xmp', 'noembed', 'noframes', 'plaintext', 'meta', 'base', 'link',
+];
+
+const LINK_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+const IMAGE_SCHEMES = new Set(['http:', 'https:']);
+
+/**
+ * Resolve `raw` against `base` and return it only when its scheme is allowed. The WHATWG URL parser strips
+ * tabs/newlines and leading control characters the way browsers do, so `jav&#x09;ascript:` (already
+ * entity-decoded by the HTML parser) is seen as `javascript:` and refused.
+ */
+export function safeUrl(raw: string | undefined, base: string | undefined, schemes: ReadonlySet<string> = LINK_SCHEMES): string | null {
+  if (raw === undefined) return null;
+  const trimmed = raw.trim();
+  if (trimmed === '') return null;
+  let url: URL;
+  try {
+    url = base ? new URL(trimmed, base) : new URL(trimmed);
+  } catch {
+    // A relative URL with no base to resolve it against: keep it only if it clearly has no scheme.
+    // eslint-disable-next-line no-control-regex
+    const squashed = trimmed.replace(/[\u0000-\u0020]/g, '');
+    if (/^[a-z][a-z0-9+.-]*:/i.test(squashed) || squashed.startsWith('//') || squashed.startsWith('\\')) return null;
+    return /^[/?#.a-z0-9_~-]/i.test(squashed) ? squashed : null;
+  }
+  if (!schemes.has(url.protocol)) return null;
+  return url.toString();
+}
+
+function isTrackingPixel(attribs: Record<string, string>): boolean {
+  const w = Number.parseInt(attribs.width ?? '', 10);
+  const h = Number.parseInt(attribs.height ?? '', 10);
+  return (Number.isFinite(w) && w <= 1) || (Number.isFinite(h) && h <= 1);
+}
+
+/** Sanitize untrusted HTML for display. Relative links are made absolute against `baseUrl` when given. */
+export function sanitizeHtml(html: string, baseUrl?: string): string {
+  return sanitize(html, {
+    allowedTags: ALLOWED_TAGS,
+    allowedAttributes: ALLOWED_ATTRIBUTES,
+    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesByTag: { img: ['http', 'https'] },
+    allowedSchemesAppliedToAttributes: ['href', 'src', 'cite'],
+    allowProtocolRelative: false,
+    allowedStyles: {},
+    allowVulnerableTags: false,
+    disallowedTagsMode: 'discard',
+    nonTextTags: DROP_WITH_CONTENT,
+    parseStyleAttributes: false,
+    transformTags: {
+      a: (tagName, attribs) => {
+        const out: Record<string, string> = {};
+        const href = safeUrl(attribs.href, baseUrl);
+        if (href !== null) out.href = href;
+        if (attribs.title !== undefined) out.title = attribs.title;
+        if (attribs.target !== undefined) {
+          // Any target opens a new browsing context that could reach back through window.opener.
+          out.target = '_blank';
+          out.rel = 'noopener noreferrer';
+        }
+        return { tagName, attribs: out };
+      },
+      img: (tagName, attribs) => {
+        const out: Record<string, string> = {};
+        const src = safeUrl(attribs.src, baseUrl, IMAGE_SCHEMES);
+        if (src !== null) out.src = src;
+        for (const key of ['alt', 'title', 'width', 'height'] as const) {
+          const v = attribs[key];
+          if (v !== undefined) out[key] = v;
+        }
+        return { tagName, attribs: out };
+      },
+      blockquote: (tagName, attribs) => citeOnly(tagName, attribs, baseUrl),
+      q: (tagName, attribs) => citeOnly(tagName, attribs, baseUrl),
+    },
+    exclusiveFilter: (frame) => frame.tag === 'img' && (frame.attribs.src === undefined || isTrackingPixel(frame.attribs)),
+  });
+}
+
+function citeOnly(tagName: string, attribs: Record<string, string>, baseUrl: string | undefined) {
+  const cite = safeUrl(attribs.cite, baseUrl);
+  const out: Record<string, string> = {};
+  if (cite !== null) out.cite = cite;
+  return { tagName, attribs: out };
+}
+
+const BLOCK = new Set([
+  'p', 'div', 'section', 'article', 'header', 'footer', 'aside', 'nav', 'main', 'blockquote', 'pre', 'figure',
+  'figcaption', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'tr', 'hr',
+  'caption', 'address',
+]);
+const SKIP = new Set(['script', 'style', 'noscript', 'template', 'title', 'head', 'svg', 'math', 'iframe', 'object', 'textarea', 'select']);
+
+/**
+ * Plain text of an HTML fragment: entities decoded, one blank line between blocks, a newline for <br>,
+ * runs of spaces collapsed (except inside <pre>). This text is what quote offsets index, so it must be
+ * deterministic for a given input.
+ */
+export function htmlToText(html: string): string {
+  const parts: string[] = [];
+  let skipDepth = 0;
+  let preDepth = 0;
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        if (SKIP.has(name)) skipDepth++;
+        if (name === 'pre') preDepth++;
+        if (name === 'br') parts.push('\n');
+        else if (BLOCK.has(name)) parts.push('\n\n');
+      },
+      ontext(text) {
+        if (skipDepth > 0) return;
+        // eslint-disable-next-line no-control-regex
+        const clean = text.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
+        if (preDepth > 0) {
+          parts.push(clean.replace(/ /g, '\u0000').replace(/\n/g, '\u0001'));
+        } else {
+          // A newline in HTML is a space, but descriptions are often plain text with blank lines between
+          // paragraphs: keep a blank line as a paragraph break.
+          parts.push(clean.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n'));
+        }
+      },
+      onclosetag(name) {
+        if (SKIP.has(name)) skipDepth = Math.max(0, skipDepth - 1);
+        if (name === 'pre') preDepth = Math.max(0, preDepth - 1);
+        if (BLOCK.has(name)) parts.push('\n\n');
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true },
+  );
+  parser.write(html);
+  parser.end();
+  const joined = parts.join('');
+  const lines = joined
+    .replace(/[ \t\f\v\r\u00a0]+/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
+  // Collapse runs of blank lines to one blank line.
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
+    out.push(line);
+  }
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  // eslint-disable-next-line no-control-regex
+  return out.join('\n').replace(/\u0000/g, ' ').replace(/\u0001/g, '\n');
+}
