@@ -1,0 +1,909 @@
+/**
+ * The web archive: every issue record in digests/ becomes pages (home, issue, theme, speaker, subscribe, search,
+ * 404), an Atom and a JSON feed, a sitemap and a Pagefind search index, built by Eleventy 3 from the Nunjucks
+ * templates in templates/site/.
+ *
+ * The pure part (`parseDigestRecord`, `toArchiveModel`, `renderAtomFeed`, `renderJsonFeed`, `renderSitemap`)
+ * turns records into a view model and feed text; templates only lay that model out, so every URL, date and
+ * title is decided here and can be tested without Eleventy. `buildSite` is the I/O edge: it reads the records,
+ * runs Eleventy programmatically, indexes the output with Pagefind and keeps a manifest for incremental builds.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DigestError } from '../errors.js';
+import type { Config, Digest, DigestCounterpoint, DigestQuote, Stance } from '../model.js';
+
+/** The project root (where .eleventy.js and templates/ live), found from this file so cwd does not matter. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TEMPLATE_DIR = path.join(PROJECT_ROOT, 'templates', 'site');
+const ELEVENTY_CONFIG = path.join(PROJECT_ROOT, '.eleventy.js');
+
+/** Only these file names in digests/ are issue records (seen.json, sends/ and anything else are not). */
+export const RECORD_FILE = /^\d{4}-\d{2}-\d{2}-\d+\.json$/;
+/** Issues carried in full in each feed. */
+export const FEED_ISSUES = 20;
+/** Feeds stay under this size (bytes); past it, entry content is trimmed to fewer quotes. */
+export const FEED_MAX_BYTES = 500 * 1024;
+/** Written into the output folder; lists what we produced and what each page was built from. */
+export const MANIFEST_FILE = '.digest-site.json';
+/** Bump when the view model or page set changes shape: a manifest from another version forces a full build. */
+const MODEL_VERSION = 1;
+
+// ───────────────────────────── small pure helpers ─────────────────────────────
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Characters XML 1.0 forbids (a hostile record could carry them); removed so feeds stay well-formed. */
+// eslint-disable-next-line no-control-regex
+const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function escapeHtml(text: string): string {
+  return text.replace(XML_INVALID, '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/** An http(s) URL fit for an href, else null: `javascript:`, `data:` and relative junk never become links. */
+export function safeHref(raw: string | null | undefined): string | null {
+  if (typeof raw !== 'string') return null;
+  const trimmed = raw.trim();
+  if (!/^https?:\/\//i.test(trimmed)) return null;
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    return url.href;
+  } catch {
+    return null;
+  }
+}
+
+/** A path segment safe in a URL and an id attribute; ids in records are slugs already, this is a guard. */
+function slug(id: string): string {
+  const s = id.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+  return s || 'x';
+}
+
+/** The id attribute of a quote on its issue page (the part after `#`). */
+export function quoteAnchor(quoteId: string): string {
+  return `q-${quoteId.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+/** "/" or "/debate-digest/": always leading and trailing slash. */
+export function normalizeBasePath(basePath: string): string {
+  const inner = basePath.trim().replace(/^\/+|\/+$/g, '');
+  return inner ? `/${inner}/` : '/';
+}
+
+/** Absolute URL of the archive root, e.g. https://user.github.io/debate-digest/ (with trailing slash). */
+export function siteRoot(config: Config): string {
+  const origin = config.site.url.trim().replace(/\/+$/, '');
+  return origin + normalizeBasePath(config.site.basePath);
+}
+
+/** Absolute URL of a root-relative site path ("/issues/x/"). */
+function absoluteUrl(config: Config, sitePath: string): string {
+  return siteRoot(config) + sitePath.replace(/^\/+/, '');
+}
+
+/** Absolute URL of an issue page (the email's "web version" link). */
+export function issueUrl(config: Config, digestId: string): string {
+  return absoluteUrl(config, `/issues/${slug(digestId)}/`);
+}
+
+/** Host (and path, if any) for tag: URIs; tag URIs forbid ports, so the port is dropped. */
+function tagAuthority(config: Config): { host: string; prefix: string } {
+  try {
+    const url = new URL(siteRoot(config));
+    const prefix = url.pathname.replace(/^\/+|\/+$/g, '');
+    return { host: url.hostname, prefix: prefix ? `${prefix}/` : '' };
+  } catch {
+    return { host: 'localhost', prefix: '' };
+  }
+}
+
+/** Feed entry id: `tag:<host>,<issue date>:<base path>issue-<n>`; depends only on config and the record. */
+export function entryId(config: Config, digest: Pick<Digest, 'date' | 'number'>): string {
+  const { host, prefix } = tagAuthority(config);
+  return `tag:${host},${digest.date}:${prefix}issue-${digest.number}`;
+}
+
+const DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
+/** "30 November 2026" from "2026-11-30", in the site's language; the date is a calendar date, so UTC. */
+export function formatDate(isoDate: string, language = 'en'): string {
+  let fmt = DATE_FORMATS.get(language);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat(language, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    } catch {
+      fmt = new Intl.DateTimeFormat('en', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    }
+    DATE_FORMATS.set(language, fmt);
+  }
+  const d = new Date(`${isoDate}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? isoDate : fmt.format(d);
+}
+
+/** "Issue 3 · 30 November 2026: title": the page title and the feed entry title. */
+export function issueTitle(digest: Pick<Digest, 'number' | 'date' | 'title'>, language = 'en'): string {
+  const head = `Issue ${digest.number} · ${formatDate(digest.date, language)}`;
+  const title = digest.title.trim();
+  return title ? `${head}: ${title}` : head;
+}
+
+function rfc3339(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+// ───────────────────────────── records ─────────────────────────────
+
+type Json = Record<string, unknown>;
+
+function invalid(origin: string, where: string, problem: string): DigestError {
+  return new DigestError('RECORD_INVALID', `${where}: ${problem}`, {
+    origin,
+    hint: 'Digest records are written by `digest run`; restore this file from git, or delete it to drop the issue from the archive.',
+  });
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parse and check one record (the text of digests/<id>.json). Only what the archive relies on is checked, but
+ * all of it, so a hand-edited record fails here with the field's path instead of deep inside a template.
+ */
+export function parseDigestRecord(text: string, origin: string): Digest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw invalid(origin, 'record', `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (!isObject(data)) throw invalid(origin, 'record', 'expected a JSON object');
+  const str = (obj: Json, key: string, where: string, nullable = false): void => {
+    const v = obj[key];
+    if (typeof v === 'string') return;
+    if (nullable && v === null) return;
+    throw invalid(origin, `${where}${key}`, `expected a string${nullable ? ' or null' : ''}, got ${JSON.stringify(v) ?? 'nothing'}`);
+  };
+  const arr = (obj: Json, key: string, where: string): unknown[] => {
+    const v = obj[key];
+    if (!Array.isArray(v)) throw invalid(origin, `${where}${key}`, 'expected an array');
+    return v;
+  };
+  if (data.schema !== 1) throw invalid(origin, 'schema', `expected 1, got ${JSON.stringify(data.schema)}`);
+  for (const key of ['id', 'date', 'publishedAt', 'title', 'subject', 'preheader', 'intro']) str(data, key, '');
+  const expectedId = path.basename(origin).replace(/\.json$/, '');
+  if (RECORD_FILE.test(path.basename(origin)) && data.id !== expectedId) {
+    throw invalid(origin, 'id', `"${String(data.id)}" does not match the file name (${expectedId})`);
+  }
+  if (!Number.isInteger(data.number) || (data.number as number) < 1) throw invalid(origin, 'number', 'expected a positive integer');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(data.date as string) || Number.isNaN(Date.parse(`${data.date as string}T00:00:00Z`))) {
+    throw invalid(origin, 'date', 'expected yyyy-mm-dd');
+  }
+  if (Number.isNaN(Date.parse(data.publishedAt as string))) throw invalid(origin, 'publishedAt', 'expected an ISO 8601 timestamp');
+  arr(data, 'sections', '').forEach((section, si) => {
+    const sw = `sections[${si}].`;
+    if (!isObject(section)) throw invalid(origin, `sections[${si}]`, 'expected an object');
+    for (const key of ['themeId', 'title', 'description']) str(section, key, sw);
+    arr(section, 'quotes', sw).forEach((quote, qi) => {
+      const qw = `${sw}quotes[${qi}].`;
+      if (!isObject(quote)) throw invalid(origin, `${sw}quotes[${qi}]`, 'expected an object');
+      for (const key of ['id', 'text', 'sourceTitle', 'stance', 'status']) str(quote, key, qw);
+      for (const key of ['speaker', 'speakerName', 'url']) str(quote, key, qw, true);
+      if (!arr(quote, 'themes', qw).every((t) => typeof t === 'string')) throw invalid(origin, `${qw}themes`, 'expected strings');
+      arr(quote, 'counterpoints', qw).forEach((cp, ci) => {
+        const cw = `${qw}counterpoints[${ci}].`;
+        if (!isObject(cp)) throw invalid(origin, `${qw}counterpoints[${ci}]`, 'expected an object');
+        for (const key of ['text', 'sourceTitle', 'reason', 'stance']) str(cp, key, cw);
+        for (const key of ['speaker', 'speakerName', 'url', 'counterQuoteId']) str(cp, key, cw, true);
+      });
+    });
+  });
+  arr(data, 'sources', '').forEach((src, i) => {
+    if (!isObject(src)) throw invalid(origin, `sources[${i}]`, 'expected an object');
+    str(src, 'title', `sources[${i}].`);
+    str(src, 'url', `sources[${i}].`, true);
+  });
+  arr(data, 'speakers', '').forEach((sp, i) => {
+    if (!isObject(sp)) throw invalid(origin, `speakers[${i}]`, 'expected an object');
+    for (const key of ['id', 'name', 'role']) str(sp, key, `speakers[${i}].`);
+  });
+  return data as unknown as Digest;
+}
+
+/** The issue records in a digests/ folder, oldest first, with the hash of each file's text. */
+export async function readDigestRecords(digestsDir: string): Promise<{ digests: Digest[]; hashes: Record<string, string> }> {
+  let names: string[];
+  try {
+    names = await readdir(digestsDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { digests: [], hashes: {} };
+    throw err;
+  }
+  const digests: Digest[] = [];
+  const hashes: Record<string, string> = {};
+  for (const name of names.filter((n) => RECORD_FILE.test(n)).sort()) {
+    const file = path.join(digestsDir, name);
+    const text = await readFile(file, 'utf8');
+    const digest = parseDigestRecord(text, file);
+    digests.push(digest);
+    hashes[digest.id] = sha256(text);
+  }
+  return { digests: sortIssues(digests).reverse(), hashes };
+}
+
+/** Newest first: by date, then number. */
+function sortIssues(digests: Digest[]): Digest[] {
+  return [...digests].sort((a, b) => (a.date === b.date ? b.number - a.number : a.date < b.date ? 1 : -1));
+}
+
+// ───────────────────────────── the view model the templates lay out ─────────────────────────────
+
+export interface Link {
+  id: string;
+  title: string;
+  href: string;
+}
+
+export interface ViewCounterpoint {
+  text: string;
+  speakerId: string | null;
+  speakerName: string | null;
+  speakerHref: string | null;
+  sourceTitle: string;
+  sourceHref: string | null;
+  stance: Stance;
+  stanceLabel: string;
+  reason: string;
+  /** Link to the answering quote's own anchor when it is one in the archive. */
+  counterQuoteHref: string | null;
+}
+
+export interface ViewQuote {
+  id: string;
+  anchor: string;
+  text: string;
+  speakerId: string | null;
+  speakerName: string | null;
+  speakerHref: string | null;
+  /** Heading shown above the quote: the speaker's name, or "Unattributed". */
+  heading: string;
+  sourceTitle: string;
+  sourceHref: string | null;
+  stance: Stance;
+  stanceLabel: string;
+  statusLabel: string;
+  themes: Link[];
+  /** Root-relative link to the quote on its issue page. */
+  href: string;
+  issue: { id: string; number: number; date: string; dateLabel: string; title: string; href: string };
+  counterpoints: ViewCounterpoint[];
+}
+
+export interface ViewSection {
+  themeId: string;
+  title: string;
+  description: string;
+  href: string;
+  quotes: ViewQuote[];
+}
+
+export interface ViewIssue {
+  id: string;
+  number: number;
+  date: string;
+  dateLabel: string;
+  title: string;
+  /** "Issue 3 · 30 November 2026: title" */
+  fullTitle: string;
+  description: string;
+  intro: string;
+  href: string;
+  absUrl: string;
+  publishedAt: string;
+  sections: ViewSection[];
+  sources: { title: string; href: string | null; author: string | null }[];
+  speakers: Link[];
+  quoteCount: number;
+  prev: { href: string; title: string } | null;
+  next: { href: string; title: string } | null;
+}
+
+export interface ViewGroup {
+  issue: ViewQuote['issue'];
+  quotes: ViewQuote[];
+}
+
+export interface ViewTheme {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  href: string;
+  count: number;
+  /** Quotes newest first, grouped by issue. */
+  groups: ViewGroup[];
+  lastmod: string | null;
+}
+
+export interface ViewSpeaker {
+  id: string;
+  slug: string;
+  name: string;
+  role: string;
+  href: string;
+  count: number;
+  groups: ViewGroup[];
+  /** Counterpoints they gave, newest first. */
+  counters: { counterpoint: ViewCounterpoint; answers: ViewQuote }[];
+  lastmod: string | null;
+}
+
+export interface ArchiveModel {
+  site: {
+    title: string;
+    description: string;
+    language: string;
+    author: string;
+    /** Absolute root with trailing slash: https://host/base/ */
+    root: string;
+    /** Absolute root without the trailing slash, for `root + page.url`. */
+    rootNoSlash: string;
+    basePath: string;
+    feedAtomUrl: string;
+    feedJsonUrl: string;
+    subscribeUrl: string | null;
+  };
+  issues: ViewIssue[];
+  latest: ViewIssue | null;
+  themes: ViewTheme[];
+  speakers: ViewSpeaker[];
+  /** The subsets to write this build (all of them, except in an incremental build). */
+  render: { issues: ViewIssue[]; themes: ViewTheme[]; speakers: ViewSpeaker[] };
+  atom: string;
+  jsonFeed: string;
+  sitemap: string;
+}
+
+const STANCE_LABELS: Record<Stance, string> = {
+  research: 'Age of research',
+  scaling: 'Scaling still works',
+  paradigm: 'New paradigm needed',
+  neutral: 'Neutral',
+};
+const STATUS_LABELS: Record<string, string> = {
+  verified: 'Verified against the primary source',
+  corroborated: 'Found in more than one source',
+  'single-source': 'Single source',
+  paraphrase: 'Paraphrase',
+};
+
+function stanceLabel(stance: string): string {
+  return STANCE_LABELS[stance as Stance] ?? stance;
+}
+
+/** Build the whole view model from records (any order) and config. Pure: no clock, no files. */
+export function toArchiveModel(records: Digest[], config: Config): ArchiveModel {
+  const language = config.site.language || 'en';
+  const digests = sortIssues(records);
+  const themeTitle = new Map<string, { title: string; description: string }>();
+  for (const t of config.themes) themeTitle.set(t.id, { title: t.title, description: t.description });
+  for (const d of digests) for (const s of d.sections) if (!themeTitle.has(s.themeId)) themeTitle.set(s.themeId, { title: s.title, description: s.description });
+  const speakerInfo = new Map<string, { name: string; role: string }>();
+  for (const s of config.speakers) speakerInfo.set(s.id, { name: s.name, role: s.role });
+  for (const d of digests) for (const s of d.speakers) if (!speakerInfo.has(s.id)) speakerInfo.set(s.id, { name: s.name, role: s.role });
+
+  const themeHref = (id: string): string => `/themes/${slug(id)}/`;
+  const speakerHref = (id: string | null): string | null => (id && speakerInfo.has(id) ? `/speakers/${slug(id)}/` : null);
+
+  // Where each quote lives, so a counterpoint that is itself a quote can link to it.
+  const quoteHome = new Map<string, string>();
+  for (const d of [...digests].reverse()) {
+    for (const s of d.sections) for (const q of s.quotes) if (!quoteHome.has(q.id)) quoteHome.set(q.id, `/issues/${slug(d.id)}/#${quoteAnchor(q.id)}`);
+  }
+
+  const viewCounterpoint = (c: DigestCounterpoint): ViewCounterpoint => ({
+    text: c.text,
+    speakerId: c.speakerName ? c.speaker : null,
+    speakerName: c.speakerName,
+    speakerHref: c.speakerName ? speakerHref(c.speaker) : null,
+    sourceTitle: c.sourceTitle,
+    sourceHref: safeHref(c.url),
+    stance: c.stance,
+    stanceLabel: stanceLabel(c.stance),
+    reason: c.reason,
+    counterQuoteHref: c.counterQuoteId ? (quoteHome.get(c.counterQuoteId) ?? null) : null,
+  });
+
+  const themes = new Map<string, ViewTheme>();
+  const speakers = new Map<string, ViewSpeaker>();
+  const themeOf = (id: string): ViewTheme => {
+    let t = themes.get(id);
+    if (!t) {
+      const info = themeTitle.get(id) ?? { title: id, description: '' };
+      t = { id, slug: slug(id), title: info.title, description: info.description, href: themeHref(id), count: 0, groups: [], lastmod: null };
+      themes.set(id, t);
+    }
+    return t;
+  };
+  const speakerOf = (id: string): ViewSpeaker => {
+    let s = speakers.get(id);
+    if (!s) {
+      const info = speakerInfo.get(id) ?? { name: id, role: '' };
+      s = { id, slug: slug(id), name: info.name, role: info.role, href: `/speakers/${slug(id)}/`, count: 0, groups: [], counters: [], lastmod: null };
+      speakers.set(id, s);
+    }
+    return s;
+  };
+  const addToGroup = (groups: ViewGroup[], q: ViewQuote): void => {
+    const last = groups[groups.length - 1];
+    if (last && last.issue.id === q.issue.id) {
+      if (!last.quotes.some((x) => x.id === q.id)) last.quotes.push(q);
+    } else groups.push({ issue: q.issue, quotes: [q] });
+  };
+  // Config order first, so theme and speaker lists read as the config author intended.
+  for (const t of config.themes) themeOf(t.id);
+
+  const issues: ViewIssue[] = digests.map((d) => {
+    const href = `/issues/${slug(d.id)}/`;
+    const issueRef = { id: d.id, number: d.number, date: d.date, dateLabel: formatDate(d.date, language), title: issueTitle(d, language), href };
+    const sections: ViewSection[] = d.sections.map((s) => ({
+      themeId: s.themeId,
+      title: s.title,
+      description: s.description,
+      href: themeHref(s.themeId),
+      quotes: s.quotes.map((q: DigestQuote): ViewQuote => {
+        const themeIds = [...new Set([s.themeId, ...q.themes])];
+        return {
+          id: q.id,
+          anchor: quoteAnchor(q.id),
+          text: q.text,
+          speakerId: q.speaker,
+          speakerName: q.speakerName,
+          speakerHref: q.speakerName ? speakerHref(q.speaker) : null,
+          heading: q.speakerName ?? 'Unattributed',
+          sourceTitle: q.sourceTitle,
+          sourceHref: safeHref(q.url),
+          stance: q.stance,
+          stanceLabel: stanceLabel(q.stance),
+          statusLabel: STATUS_LABELS[q.status] ?? q.status,
+          themes: themeIds.map((id) => ({ id, title: themeTitle.get(id)?.title ?? id, href: themeHref(id) })),
+          href: `${href}#${quoteAnchor(q.id)}`,
+          issue: issueRef,
+          counterpoints: q.counterpoints.map(viewCounterpoint),
+        };
+      }),
+    }));
+    const speakerIds = new Set<string>();
+    for (const s of sections) for (const q of s.quotes) if (q.speakerId && q.speakerName) speakerIds.add(q.speakerId);
+    return {
+      id: d.id,
+      number: d.number,
+      date: d.date,
+      dateLabel: issueRef.dateLabel,
+      title: d.title,
+      fullTitle: issueRef.title,
+      description: d.preheader || d.intro,
+      intro: d.intro,
+      href,
+      absUrl: absoluteUrl(config, href),
+      publishedAt: d.publishedAt,
+      sections,
+      sources: d.sources.map((s) => ({ title: s.title, href: safeHref(s.url), author: s.author })),
+      speakers: [...speakerIds].filter((id) => speakerInfo.has(id)).map((id) => ({ id, title: speakerInfo.get(id)?.name ?? id, href: `/speakers/${slug(id)}/` })),
+      quoteCount: sections.reduce((n, s) => n + s.quotes.length, 0),
+      prev: null,
+      next: null,
+    };
+  });
+  issues.forEach((issue, i) => {
+    const newer = issues[i - 1];
+    const older = issues[i + 1];
+    issue.next = newer ? { href: newer.href, title: newer.fullTitle } : null;
+    issue.prev = older ? { href: older.href, title: older.fullTitle } : null;
+  });
+
+  // Theme and speaker pages: every quote across issues, newest first (issues are newest first already).
+  for (const issue of issues) {
+    for (const section of issue.sections) {
+      for (const q of section.quotes) {
+        for (const t of q.themes) addToGroup(themeOf(t.id).groups, q);
+        if (q.speakerId && q.speakerName) addToGroup(speakerOf(q.speakerId).groups, q);
+        for (const c of q.counterpoints) {
+          if (c.speakerId && c.speakerHref) speakerOf(c.speakerId).counters.push({ counterpoint: c, answers: q });
+        }
+      }
+    }
+  }
+  const finish = <T extends { groups: ViewGroup[]; count: number; lastmod: string | null }>(x: T): T => {
+    x.count = x.groups.reduce((n, g) => n + g.quotes.length, 0);
+    const newest = x.groups[0] ? issues.find((i) => i.id === x.groups[0]?.issue.id) : undefined;
+    x.lastmod = newest ? newest.publishedAt : null;
+    return x;
+  };
+  const themeList = [...themes.values()].map(finish).filter((t) => t.count > 0);
+  const speakerList = [...speakers.values()].map(finish).filter((s) => s.count > 0 || s.counters.length > 0);
+  for (const s of speakerList) {
+    if (!s.lastmod && s.counters[0]) s.lastmod = issues.find((i) => i.id === s.counters[0]?.answers.issue.id)?.publishedAt ?? null;
+  }
+  speakerList.sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+
+  const root = siteRoot(config);
+  const model: ArchiveModel = {
+    site: {
+      title: config.site.title,
+      description: config.site.description,
+      language,
+      author: config.site.author,
+      root,
+      rootNoSlash: root.replace(/\/$/, ''),
+      basePath: normalizeBasePath(config.site.basePath),
+      feedAtomUrl: absoluteUrl(config, '/feed.xml'),
+      feedJsonUrl: absoluteUrl(config, '/feed.json'),
+      subscribeUrl: safeHref(config.site.subscribeUrl),
+    },
+    issues,
+    latest: issues[0] ?? null,
+    themes: themeList,
+    speakers: speakerList,
+    render: { issues, themes: themeList, speakers: speakerList },
+    atom: '',
+    jsonFeed: '',
+    sitemap: '',
+  };
+  const feeds = renderFeeds(model, digests, config);
+  model.atom = feeds.atom;
+  model.jsonFeed = feeds.json;
+  model.sitemap = renderSitemap(model);
+  return model;
+}
+
+// ───────────────────────────── feeds and sitemap ─────────────────────────────
+
+/** The HTML body of a feed entry: intro, then each section's quotes (at most `maxQuotes` in all). */
+function feedContentHtml(issue: ViewIssue, maxQuotes: number, withCounterpoints: boolean): string {
+  const out: string[] = [`<p>${escapeHtml(issue.intro)}</p>`];
+  let shown = 0;
+  for (const section of issue.sections) {
+    const quotes = section.quotes.slice(0, Math.max(0, maxQuotes - shown));
+    if (quotes.length === 0) continue;
+    out.push(`<h2>${escapeHtml(section.title)}</h2>`);
+    for (const q of quotes) {
+      shown++;
+      const cite = q.sourceHref ? `<a href="${escapeHtml(q.sourceHref)}">${escapeHtml(q.sourceTitle)}</a>` : escapeHtml(q.sourceTitle);
+      const who = q.speakerName ? `— ${escapeHtml(q.speakerName)}, ${cite}` : `— as quoted by ${cite}`;
+      out.push(`<blockquote><p>${escapeHtml(q.text)}</p></blockquote><p>${who}</p>`);
+      if (withCounterpoints) {
+        for (const c of q.counterpoints) {
+          const by = c.speakerName ? escapeHtml(c.speakerName) : `as quoted by ${escapeHtml(c.sourceTitle)}`;
+          out.push(`<p><strong>Counterpoint</strong> (${by}): “${escapeHtml(c.text)}” <em>${escapeHtml(c.reason)}</em></p>`);
+        }
+      }
+    }
+  }
+  const rest = issue.quoteCount - shown;
+  const more = rest > 0 ? `${rest} more quote${rest === 1 ? '' : 's'} in ` : 'Read ';
+  out.push(`<p>${more}<a href="${escapeHtml(issue.absUrl)}">the web version of issue ${issue.number}</a>.</p>`);
+  return out.join('\n');
+}
+
+interface FeedEntry {
+  issue: ViewIssue;
+  id: string;
+  content: string;
+}
+
+function atomText(entries: FeedEntry[], model: ArchiveModel, updated: string): string {
+  const s = model.site;
+  const lines = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${escapeHtml(s.language)}">`,
+    `  <title>${escapeHtml(s.title)}</title>`,
+    `  <subtitle>${escapeHtml(s.description)}</subtitle>`,
+    `  <link rel="self" type="application/atom+xml" href="${escapeHtml(s.feedAtomUrl)}"/>`,
+    `  <link rel="alternate" type="text/html" href="${escapeHtml(s.root)}"/>`,
+    `  <id>${escapeHtml(s.root)}</id>`,
+    `  <updated>${updated}</updated>`,
+    `  <author><name>${escapeHtml(s.author)}</name></author>`,
+    '  <generator>debate-digest</generator>',
+  ];
+  for (const e of entries) {
+    const at = rfc3339(e.issue.publishedAt);
+    lines.push(
+      '  <entry>',
+      `    <title type="text">${escapeHtml(e.issue.fullTitle)}</title>`,
+      `    <link rel="alternate" type="text/html" href="${escapeHtml(e.issue.absUrl)}"/>`,
+      `    <id>${escapeHtml(e.id)}</id>`,
+      `    <published>${at}</published>`,
+      `    <updated>${at}</updated>`,
+      `    <summary type="text">${escapeHtml(e.issue.description)}</summary>`,
+      `    <content type="html">${escapeHtml(e.content)}</content>`,
+      '  </entry>',
+    );
+  }
+  lines.push('</feed>', '');
+  return lines.join('\n');
+}
+
+function jsonFeedText(entries: FeedEntry[], model: ArchiveModel): string {
+  const s = model.site;
+  const clean = (t: string): string => t.replace(XML_INVALID, '');
+  const feed = {
+    version: 'https://jsonfeed.org/version/1.1',
+    title: clean(s.title),
+    home_page_url: s.root,
+    feed_url: s.feedJsonUrl,
+    description: clean(s.description),
+    language: s.language,
+    authors: [{ name: clean(s.author) }],
+    items: entries.map((e) => ({
+      id: e.id,
+      url: e.issue.absUrl,
+      title: clean(e.issue.fullTitle),
+      summary: clean(e.issue.description),
+      content_html: e.content,
+      date_published: rfc3339(e.issue.publishedAt),
+      date_modified: rfc3339(e.issue.publishedAt),
+    })),
+  };
+  return `${JSON.stringify(feed, null, 2)}\n`;
+}
+
+/**
+ * Atom and JSON Feed with the full content of the latest issues. When either would pass FEED_MAX_BYTES, entry
+ * content is cut to fewer quotes (counterpoints go first) rather than dropping entries, so readers keep every
+ * issue and a link to its web version.
+ */
+function renderFeeds(model: ArchiveModel, _digests: Digest[], config: Config): { atom: string; json: string } {
+  const latest = model.issues.slice(0, FEED_ISSUES);
+  // Never build time: the feed changes when an issue does.
+  const updated = latest[0] ? rfc3339(latest.reduce((m, i) => (i.publishedAt > m ? i.publishedAt : m), latest[0].publishedAt)) : '1970-01-01T00:00:00Z';
+  const steps: [number, boolean][] = [[Infinity, true], [Infinity, false], [12, false], [8, false], [5, false], [3, false], [1, false], [0, false]];
+  let result = { atom: '', json: '' };
+  for (const [maxQuotes, withCounterpoints] of steps) {
+    const entries = latest.map((issue) => ({ issue, id: entryId(config, issue), content: feedContentHtml(issue, maxQuotes, withCounterpoints) }));
+    result = { atom: atomText(entries, model, updated), json: jsonFeedText(entries, model) };
+    if (Buffer.byteLength(result.atom) < FEED_MAX_BYTES && Buffer.byteLength(result.json) < FEED_MAX_BYTES) break;
+  }
+  return result;
+}
+
+/** Pages worth listing for search engines (not the 404 page or the search page). */
+export function renderSitemap(model: ArchiveModel): string {
+  const urls: { loc: string; lastmod: string | null }[] = [];
+  const abs = (p: string): string => model.site.root + p.replace(/^\/+/, '');
+  const latest = model.latest?.publishedAt ?? null;
+  urls.push({ loc: abs('/'), lastmod: latest });
+  for (const i of model.issues) urls.push({ loc: i.absUrl, lastmod: i.publishedAt });
+  urls.push({ loc: abs('/themes/'), lastmod: latest });
+  for (const t of model.themes) urls.push({ loc: abs(t.href), lastmod: t.lastmod });
+  urls.push({ loc: abs('/speakers/'), lastmod: latest });
+  for (const s of model.speakers) urls.push({ loc: abs(s.href), lastmod: s.lastmod });
+  urls.push({ loc: abs('/subscribe/'), lastmod: null });
+  const lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'];
+  for (const u of urls) {
+    lines.push(`  <url><loc>${escapeHtml(u.loc)}</loc>${u.lastmod ? `<lastmod>${rfc3339(u.lastmod)}</lastmod>` : ''}</url>`);
+  }
+  lines.push('</urlset>', '');
+  return lines.join('\n');
+}
+
+// ───────────────────────────── incremental builds ─────────────────────────────
+
+interface Manifest {
+  version: number;
+  /** Hash of config, templates and this module's model version: any change forces a full build. */
+  inputs: string;
+  records: Record<string, { hash: string; themes: string[]; speakers: string[] }>;
+  files: string[];
+}
+
+async function hashTemplates(): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else hash.update(full.slice(TEMPLATE_DIR.length)).update(await readFile(full));
+    }
+  };
+  await walk(TEMPLATE_DIR);
+  hash.update(await readFile(ELEVENTY_CONFIG));
+  return hash.digest('hex');
+}
+
+async function readManifest(siteDir: string): Promise<Manifest | null> {
+  try {
+    const m = JSON.parse(await readFile(path.join(siteDir, MANIFEST_FILE), 'utf8')) as Manifest;
+    return m.version === MODEL_VERSION && typeof m.inputs === 'string' && isObject(m.records) && Array.isArray(m.files) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+function recordFacts(issue: ViewIssue): { themes: string[]; speakers: string[] } {
+  const themes = new Set<string>();
+  const speakers = new Set<string>();
+  for (const s of issue.sections) {
+    for (const q of s.quotes) {
+      for (const t of q.themes) themes.add(t.id);
+      if (q.speakerHref) speakers.add(q.speakerHref);
+      for (const c of q.counterpoints) if (c.speakerHref) speakers.add(c.speakerHref);
+    }
+  }
+  return { themes: [...themes].sort(), speakers: [...speakers].sort() };
+}
+
+/**
+ * What an incremental build must rewrite: issues whose record changed or appeared, their neighbours (their
+ * prev/next links change), and the theme and speaker pages any changed or removed record touched. Home, feeds,
+ * sitemap and the small pages are always rewritten.
+ */
+export function planIncremental(
+  model: ArchiveModel,
+  hashes: Record<string, string>,
+  previous: Manifest['records'],
+): ArchiveModel['render'] {
+  const changed = new Set<string>();
+  const themes = new Set<string>();
+  const speakers = new Set<string>();
+  const touch = (facts: { themes: string[]; speakers: string[] }): void => {
+    facts.themes.forEach((t) => themes.add(t));
+    facts.speakers.forEach((s) => speakers.add(s));
+  };
+  model.issues.forEach((issue, i) => {
+    const before = previous[issue.id];
+    if (before && before.hash === hashes[issue.id]) return;
+    changed.add(issue.id);
+    const newer = model.issues[i - 1];
+    const older = model.issues[i + 1];
+    if (newer) changed.add(newer.id);
+    if (older) changed.add(older.id);
+    touch(recordFacts(issue));
+    if (before) touch(before);
+  });
+  const current = new Set(model.issues.map((i) => i.id));
+  for (const [id, before] of Object.entries(previous)) {
+    if (current.has(id)) continue;
+    touch(before);
+    // A removed issue changes its neighbours' links; without its date we rewrite the issues next to the gap.
+    const idx = model.issues.findIndex((i) => i.id < id);
+    for (const n of [model.issues[idx - 1], model.issues[idx], model.issues[model.issues.length - 1]]) if (n) changed.add(n.id);
+  }
+  return {
+    issues: model.issues.filter((i) => changed.has(i.id)),
+    themes: model.themes.filter((t) => themes.has(t.id)),
+    speakers: model.speakers.filter((s) => speakers.has(s.href)),
+  };
+}
+
+// ───────────────────────────── the build (I/O edge) ─────────────────────────────
+
+export interface BuildSiteOptions {
+  digestsDir: string;
+  siteDir: string;
+  config: Config;
+  quiet?: boolean;
+  /** Rewrite only pages whose inputs changed since the last build into siteDir (full build when unsure). */
+  incremental?: boolean;
+  /** Skip the Pagefind index (search page then says search is unavailable). Default false. */
+  skipSearchIndex?: boolean;
+}
+
+/**
+ * Build the archive from the records in digestsDir into siteDir. Returns the number of HTML pages written and
+ * every file the site consists of (relative to siteDir). A full build removes files an earlier build wrote
+ * that this one no longer produces (an issue record deleted), and nothing else.
+ */
+export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number; files: string[] }> {
+  const siteDir = path.resolve(opts.siteDir);
+  const { digests, hashes } = await readDigestRecords(path.resolve(opts.digestsDir));
+  const model = toArchiveModel(digests, opts.config);
+  const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, await hashTemplates()]));
+  const previous = await readManifest(siteDir);
+  if (opts.incremental && previous && previous.inputs === inputs) {
+    model.render = planIncremental(model, hashes, previous.records);
+  }
+  await mkdir(siteDir, { recursive: true });
+
+  // Eleventy ships no type declarations; a computed specifier keeps tsc from demanding them.
+  const eleventyModule = '@11ty/eleventy';
+  const { default: Eleventy } = (await import(eleventyModule)) as { default: EleventyClass };
+  const basePath = normalizeBasePath(opts.config.site.basePath);
+  const elev = new Eleventy(TEMPLATE_DIR, siteDir, {
+    configPath: ELEVENTY_CONFIG,
+    pathPrefix: basePath,
+    quietMode: opts.quiet ?? true,
+    config(eleventyConfig: { addGlobalData(name: string, value: unknown): void }) {
+      eleventyConfig.addGlobalData('archive', model);
+    },
+  });
+  let results: unknown;
+  try {
+    results = await elev.write();
+  } catch (err) {
+    throw new DigestError('SITE_BUILD_FAILED', `Eleventy could not build the archive: ${err instanceof Error ? err.message : String(err)}`, {
+      origin: TEMPLATE_DIR,
+      hint: 'Check the template named in the message; run with --verbose for Eleventy’s own output.',
+      cause: err,
+    });
+  }
+  const written = collectOutputs(results, siteDir);
+
+  if (!opts.skipSearchIndex) await writeSearchIndex(siteDir, model.site.language);
+
+  // The files the site consists of: every page in the model (written now or kept from the last build).
+  const files = new Set<string>(written);
+  const pageFiles = expectedPages(model);
+  for (const f of pageFiles) files.add(f);
+  if (previous && !(opts.incremental && previous.inputs === inputs)) {
+    for (const stale of previous.files) {
+      if (!files.has(stale) && !stale.startsWith('pagefind/')) await rm(path.join(siteDir, stale), { force: true });
+    }
+  }
+  const manifest: Manifest = {
+    version: MODEL_VERSION,
+    inputs,
+    records: Object.fromEntries(model.issues.map((i) => [i.id, { hash: hashes[i.id] ?? '', ...recordFacts(i) }])),
+    files: [...files].sort(),
+  };
+  await writeFile(path.join(siteDir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`);
+  return { pages: written.filter((f) => f.endsWith('.html')).length, files: manifest.files };
+}
+
+type EleventyClass = new (
+  input: string,
+  output: string,
+  options: { configPath: string; pathPrefix: string; quietMode: boolean; config: (c: { addGlobalData(name: string, value: unknown): void }) => void },
+) => { write(): Promise<unknown> };
+
+/** Output paths from Eleventy's write() result (nested arrays of { outputPath }), relative to siteDir. */
+function collectOutputs(results: unknown, siteDir: string): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (isObject(v) && typeof v.outputPath === 'string' && v.outputPath) {
+      out.push(path.relative(siteDir, path.resolve(v.outputPath)).split(path.sep).join('/'));
+    }
+  };
+  visit(results);
+  return [...new Set(out)].sort();
+}
+
+function expectedPages(model: ArchiveModel): string[] {
+  const html = (href: string): string => `${href.replace(/^\/+/, '')}index.html`;
+  return [
+    ...model.issues.map((i) => html(i.href)),
+    ...model.themes.map((t) => html(t.href)),
+    ...model.speakers.map((s) => html(s.href)),
+  ];
+}
+
+/** Index the issue pages with Pagefind (its npm package ships the binary), written to siteDir/pagefind/. */
+async function writeSearchIndex(siteDir: string, language: string): Promise<void> {
+  const pagefind = await import('pagefind');
+  const { index, errors } = await pagefind.createIndex({ forceLanguage: language.split('-')[0] || 'en' });
+  try {
+    if (!index) throw new Error(errors.join('; '));
+    const added = await index.addDirectory({ path: siteDir });
+    if (added.errors.length) throw new Error(added.errors.join('; '));
+    await rm(path.join(siteDir, 'pagefind'), { recursive: true, force: true });
+    const wrote = await index.writeFiles({ outputPath: path.join(siteDir, 'pagefind') });
+    if (wrote.errors.length) throw new Error(wrote.errors.join('; '));
+  } catch (err) {
+    throw new DigestError('SITE_BUILD_FAILED', `the search index could not be written: ${err instanceof Error ? err.message : String(err)}`, {
+      origin: siteDir,
+      hint: 'Pagefind runs a binary from the @pagefind/<platform> npm package; check it installed (npx pagefind --version).',
+      cause: err,
+    });
+  } finally {
+    await pagefind.close();
+  }
+}
