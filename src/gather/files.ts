@@ -139,7 +139,8 @@ function readFrontMatter(contents: string, relPath: string, fm: { yaml: string; 
         else bad('must be true or false', 'write primary: true for a transcript of what was said, else leave it out');
         break;
       default:
-        bad('is not a known key (ignored)', 'known keys: title, url, author, speakers, date, stance, primary');
+        // Other keys (description, labels, tags…) are common in files saved from elsewhere: ignored quietly.
+        break;
     }
   }
   return { data, problems, dateInvalid };
