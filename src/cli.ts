@@ -212,7 +212,7 @@ const TYPES: Record<string, string> = {
 
 /** Serve _site/ under its base path, and the latest email at /_email/ (HTML) and /_email/text. */
 async function preview(opts: RunOptions, portArg: string, io: Io): Promise<number> {
-  const config = await readConfig(opts.sourcesDir);
+  const config = await readConfig(opts.sourcesDir, opts.env);
   const latest = (await readRecords(opts.digestsDir)).at(-1);
   const email = latest
     ? personalize(await renderEmail(latest, config, { webUrl: issueUrl(config, latest.id), archiveUrl: issueUrl(config, '') }), { unsubscribeUrl: '#preview-unsubscribe' })

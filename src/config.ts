@@ -65,7 +65,7 @@ export const DEFAULT_ANALYZE: AnalyzeConfig = {
 export type ConfigTexts = Partial<Record<(typeof CONFIG_FILES)[number], string>>;
 
 /** Read sources/*.yaml. A missing required file is CONFIG_MISSING naming the file and what to put in it. */
-export async function readConfig(sourcesDir: string): Promise<Config> {
+export async function readConfig(sourcesDir: string, env: NodeJS.ProcessEnv = {}): Promise<Config> {
   const texts: ConfigTexts = {};
   for (const name of CONFIG_FILES) {
     const file = path.join(sourcesDir, name);
@@ -81,7 +81,30 @@ export async function readConfig(sourcesDir: string): Promise<Config> {
       }
     }
   }
-  return parseConfig(texts, sourcesDir);
+  return withEnvOverrides(parseConfig(texts, sourcesDir), env);
+}
+
+/**
+ * Where the archive is served is known only at deploy time (GitHub Pages reports it), so SITE_URL and
+ * SITE_PATH_PREFIX override settings.yaml's site.url and site.basePath.
+ */
+export function withEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
+  const site = { ...config.site };
+  if (env.SITE_URL) {
+    let u: URL;
+    try {
+      u = new URL(env.SITE_URL);
+    } catch {
+      throw new DigestError('CONFIG_INVALID', `SITE_URL "${env.SITE_URL}" is not a URL`, { origin: 'environment', hint: 'set SITE_URL to the https address the archive is served from' });
+    }
+    site.url = u.origin;
+    // A Pages base_url carries the project path (https://user.github.io/repo): take it as the base path.
+    if (u.pathname !== '/' && !env.SITE_PATH_PREFIX) site.basePath = u.pathname;
+  }
+  if (env.SITE_PATH_PREFIX) site.basePath = env.SITE_PATH_PREFIX;
+  if (!site.basePath.startsWith('/')) site.basePath = `/${site.basePath}`;
+  if (!site.basePath.endsWith('/')) site.basePath = `${site.basePath}/`;
+  return { ...config, site };
 }
 
 /** A YAML file parsed with line numbers, so validation can say `file:line`. */

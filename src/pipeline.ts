@@ -65,7 +65,7 @@ export interface MadeIssue {
 /** gather → analyze → compose → publish. Writes `digests/<id>.json` and `digests/seen.json` (unless dry run). */
 export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   const { progress, now } = opts;
-  const config = await readConfig(opts.sourcesDir);
+  const config = await readConfig(opts.sourcesDir, opts.env);
   const report = emptyReport(opts.dryRun);
   const records = await readRecords(opts.digestsDir);
   const ledger = await readSeenLedger(opts.digestsDir).catch((err: unknown) => {
@@ -128,8 +128,8 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
 }
 
 /** Build the archive from every record. */
-export async function buildArchive(opts: Pick<RunOptions, 'digestsDir' | 'siteDir' | 'sourcesDir' | 'dryRun' | 'progress' | 'log'> & { config?: Config }): Promise<number> {
-  const config = opts.config ?? (await readConfig(opts.sourcesDir));
+export async function buildArchive(opts: Pick<RunOptions, 'digestsDir' | 'siteDir' | 'sourcesDir' | 'dryRun' | 'progress' | 'log' | 'env'> & { config?: Config }): Promise<number> {
+  const config = opts.config ?? (await readConfig(opts.sourcesDir, opts.env));
   if (opts.dryRun) {
     opts.log?.(`dry run: would build the archive into ${opts.siteDir}`);
     return 0;
@@ -149,7 +149,7 @@ export interface SendOptions extends RunOptions {
 
 /** Render the issue once and deliver it to every subscriber not yet sent, resuming from the send ledger. */
 export async function sendIssue(opts: SendOptions & { config?: Config }): Promise<{ digest: Digest; delivery: DeliverySummary | null; problems: Problem[] }> {
-  const config = opts.config ?? (await readConfig(opts.sourcesDir));
+  const config = opts.config ?? (await readConfig(opts.sourcesDir, opts.env));
   const records = await readRecords(opts.digestsDir);
   const digest = opts.issueId ? records.find((r) => r.id === opts.issueId) : records.at(-1);
   if (!digest)

@@ -80,3 +80,19 @@ describe('config', () => {
     expect(c.analyze.attributionThreshold).toBe(0.6);
   });
 });
+
+describe('environment overrides', () => {
+  it.each([
+    [{ SITE_URL: 'https://someone.github.io/debate-digest' }, 'https://someone.github.io', '/debate-digest/'],
+    [{ SITE_URL: 'https://digest.example.org', SITE_PATH_PREFIX: '/' }, 'https://digest.example.org', '/'],
+    [{ SITE_PATH_PREFIX: 'archive' }, 'https://example.github.io', '/archive/'],
+  ])('%j sets the site URL and base path', async (env, url, basePath) => {
+    const config = await readConfig(shipped, env);
+    expect(config.site.url).toBe(url);
+    expect(config.site.basePath).toBe(basePath);
+  });
+
+  it('rejects a SITE_URL that is not a URL, naming the variable', async () => {
+    await expect(readConfig(shipped, { SITE_URL: 'nope' })).rejects.toThrow(/SITE_URL "nope" is not a URL/);
+  });
+});
