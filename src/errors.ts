@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   SITE_BUILD_FAILED: 'the Eleventy build failed',
   SUBSCRIBERS_INVALID: 'the subscriber list has an invalid line',
   SMTP_AUTH_FAILED: 'the SMTP server refused our credentials',
+  SMTP_UNREACHABLE: 'the SMTP server could not be reached',
   SEND_ABORTED: 'too many sends failed, the run stopped',
   LEDGER_CORRUPT: 'a ledger file in digests/ does not parse',
   ISSUE_NOT_FOUND: 'the issue asked for does not exist',

@@ -174,7 +174,9 @@ export function emailSubject(digest: Digest, config: Config): string {
 async function renderHtml(view: EmailView): Promise<string> {
   const source = compiledTemplates().mjml(view);
   try {
-    const out = await mjml2html(source, { validationLevel: 'strict', keepComments: false });
+    // minify (htmlnano) cuts ~25% of the bytes for ~20 ms; its CSS step costs ~0.4 s a render and saves
+    // little more, and a binary search over trimming renders up to ~9 times: keep CSS as written.
+    const out = await mjml2html(source, { validationLevel: 'strict', keepComments: false, minify: true, minifyOptions: { minifyCSS: false } });
     return out.html;
   } catch (err) {
     throw new DigestError('RENDER_FAILED', `MJML rejected the email: ${err instanceof Error ? err.message : String(err)}`, {

@@ -1,0 +1,151 @@
+/**
+ * The MIME message, built ONCE per issue with nodemailer's MailComposer into a raw template, then spliced
+ * per recipient (To, Message-ID, List-Unsubscribe, the unsubscribe URL in both bodies). Building MIME per
+ * message is nodemailer's ~3.5 ms/message ceiling; splicing is string concatenation (field notes: ~2× faster
+ * end to end over SMTP).
+ *
+ * Everything spliced is ASCII we produce ourselves: addresses passed `normalizeAddress` (no CR/LF, quotes,
+ * angle brackets), Message-IDs are hex, URLs are quoted-printable encoded here. The two bodies are encoded by
+ * us as quoted-printable (handed to MailComposer as `raw` parts) so the placeholder can never be split by a
+ * soft line break we did not choose.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer';
+import DKIM from 'nodemailer/lib/dkim';
+import * as qp from 'nodemailer/lib/qp';
+import type { RenderedEmail } from '../model.js';
+import { safeUrl } from '../render/helpers.js';
+
+const HEADER_MARK = 'dd-splice-headers.0f9e@splice.invalid';
+const TEXT_MARK = '@@DD-SPLICE-TEXT-0f9e@@';
+const HTML_MARK = '@@DD-SPLICE-HTML-0f9e@@';
+/** Encoded lines are kept to 75 characters so one more '=' (our soft break) stays within RFC 2045's 76. */
+const QP_LINE = 75;
+
+export interface MessageTemplate {
+  /** The raw message cut at the splice points: pieces[i] then a value, in the order of `slots`. */
+  pieces: string[];
+  slots: ('headers' | 'text' | 'html')[];
+  /** Domain for Message-IDs (from the From address). */
+  idDomain: string;
+}
+
+export interface RecipientParts {
+  to: string;
+  messageId: string;
+  /** https endpoint with token (RFC 8058 one-click), or null. */
+  unsubscribeHttps: string | null;
+  /** mailto: URL, or null. */
+  unsubscribeMailto: string | null;
+  /** The link shown in the body: the https one when set, else the mailto. */
+  bodyUnsubscribeUrl: string;
+}
+
+export interface DkimOptions {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+function crlf(s: string): string {
+  return s.replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+/** Quoted-printable encode text that may hold a splice mark: each side encoded alone, the mark kept verbatim. */
+function qpWithMark(body: string, placeholder: string, mark: string): string {
+  return crlf(body)
+    .split(placeholder)
+    .map((seg) => qp.wrap(qp.encode(seg), QP_LINE))
+    .join(`=\r\n${mark}=\r\n`);
+}
+
+/** The address part of "Name <a@b>" or a bare address. */
+export function addressOf(from: string): string {
+  const m = /<([^<>]+)>\s*$/.exec(from);
+  return (m ? m[1]! : from).trim();
+}
+
+/** Stable per (issue, recipient): a resend after a crash carries the same id, so clients can fold duplicates. */
+export function messageIdFor(issueId: string, recipientHash: string, idDomain: string): string {
+  return `<${issueId.replace(/[^A-Za-z0-9.-]/g, '-')}.${recipientHash.slice(0, 32)}@${idDomain}>`;
+}
+
+/** Build the issue's message once. `date` is the run's `now` (the Date header), passed in, never read here. */
+export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from: string; replyTo: string | null; listId: string; listName: string; date: Date }): Promise<MessageTemplate> {
+  const placeholder = rendered.placeholders.unsubscribeUrl;
+  const textRaw = `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWithMark(rendered.text, placeholder, TEXT_MARK)}`;
+  const htmlRaw = `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWithMark(rendered.html, placeholder, HTML_MARK)}`;
+  const composer = new MailComposer({
+    from: opts.from,
+    ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
+    subject: rendered.subject,
+    date: opts.date,
+    messageId: `<${HEADER_MARK}>`,
+    headers: { 'List-Id': `${opts.listName.replace(/[<>"\r\n]/g, '')} <${opts.listId}>` },
+    text: { raw: textRaw },
+    html: { raw: htmlRaw },
+  });
+  const raw = (await composer.compile().build()).toString('latin1');
+  const idLine = new RegExp(`^Message-ID: <${HEADER_MARK.replace(/[.]/g, '\\.')}>\\r\\n`, 'im');
+  if (!idLine.test(raw)) throw new Error('MailComposer output lacks the Message-ID splice point');
+  const withMark = raw.replace(idLine, `${HEADER_MARK}\r\n`);
+  const pieces: string[] = [];
+  const slots: MessageTemplate['slots'] = [];
+  const re = new RegExp(`${HEADER_MARK.replace(/[.]/g, '\\.')}\\r\\n|${TEXT_MARK}|${HTML_MARK}`, 'g');
+  let last = 0;
+  for (const m of withMark.matchAll(re)) {
+    pieces.push(withMark.slice(last, m.index));
+    slots.push(m[0].startsWith(HEADER_MARK) ? 'headers' : m[0] === TEXT_MARK ? 'text' : 'html');
+    last = m.index! + m[0].length;
+  }
+  pieces.push(withMark.slice(last));
+  const domain = addressOf(opts.from).split('@')[1] ?? opts.listId;
+  return { pieces, slots, idDomain: domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost' };
+}
+
+/** The per-recipient header block: ASCII, folded at URI boundaries. */
+export function recipientHeaders(p: RecipientParts): string {
+  const lines = [`To: ${p.to}`, `Message-ID: ${p.messageId}`];
+  const uris = [p.unsubscribeHttps, p.unsubscribeMailto].map((u) => safeUrl(u)).filter((u): u is string => !!u);
+  if (uris.length) lines.push(`List-Unsubscribe: ${uris.map((u) => `<${u}>`).join(',\r\n ')}`);
+  // RFC 8058: one-click only with an https URI (and the signature covering both headers).
+  if (p.unsubscribeHttps && safeUrl(p.unsubscribeHttps).startsWith('https:')) lines.push('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+  for (const l of lines) if (/[^\x20-\x7e\r\n]/.test(l)) throw new Error('per-recipient header is not printable ASCII');
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** One recipient's raw message: the template with their parts spliced in. No MIME building. */
+export function spliceMessage(tpl: MessageTemplate, rendered: RenderedEmail, p: RecipientParts): string {
+  // The same escaping personalize() applies: the scheme checked, & and quotes escaped for the HTML part.
+  const url = safeUrl(p.bodyUnsubscribeUrl);
+  const forHtml = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#x27;');
+  const values = {
+    headers: recipientHeaders(p),
+    text: qp.wrap(qp.encode(url), QP_LINE),
+    html: qp.wrap(qp.encode(forHtml), QP_LINE),
+  };
+  let out = tpl.pieces[0]!;
+  for (let i = 0; i < tpl.slots.length; i++) out += values[tpl.slots[i]!] + tpl.pieces[i + 1]!;
+  return out;
+}
+
+/** DKIM-sign one raw message (relaxed/relaxed, sha256, nodemailer's signer; covers List-Unsubscribe(-Post)). */
+export async function signDkim(raw: string | Buffer, dkim: DkimOptions): Promise<Buffer> {
+  const signer = new DKIM({ domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: dkim.privateKey });
+  const stream = signer.sign(typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : (c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** DKIM options from DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN; null when no key is set. */
+export function dkimFromEnv(env: NodeJS.ProcessEnv, fromAddress: string): DkimOptions | null {
+  const key = env.DKIM_PRIVATE_KEY;
+  if (!key || !key.trim()) return null;
+  // CI secrets often arrive with literal "\n" instead of newlines.
+  const privateKey = key.includes('-----BEGIN') && !key.includes('\n') ? key.replace(/\\n/g, '\n') : key;
+  return {
+    privateKey,
+    keySelector: env.DKIM_SELECTOR || 'default',
+    domainName: env.DKIM_DOMAIN || (addressOf(fromAddress).split('@')[1] ?? ''),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The send ledger: `<ledgerDir>/sends/<issueId>.jsonl`, one SendRecord per line, append-only, each line
+ * fsync'd before we go on. It is what makes a rerun after a crash send each recipient exactly once: the last
+ * line for a recipient says where they stand. Recipients are hashes, never addresses (the folder is in git).
+ */
+import { openSync, writeSync, fsyncSync, closeSync, readFileSync, mkdirSync, ftruncateSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { SendRecord, SendState } from '../model.js';
+import { DigestError } from '../errors.js';
+
+const STATES: readonly SendState[] = ['attempting', 'sent', 'failed', 'unknown', 'deferred'];
+
+export function ledgerPath(ledgerDir: string, issueId: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(issueId) || issueId.startsWith('.')) {
+    throw new DigestError('ISSUE_NOT_FOUND', `issue id "${issueId}" is not a safe file name`, { origin: ledgerDir, hint: 'issue ids look like 2026-11-30-3' });
+  }
+  return path.join(ledgerDir, 'sends', `${issueId}.jsonl`);
+}
+
+/**
+ * Parse a ledger. A final line without its newline is a write torn by a crash: ignored (the caller truncates
+ * it before appending). Any other bad line is corruption and stops the run: guessing could double-send.
+ */
+export function parseLedger(text: string, origin: string): { records: SendRecord[]; validBytes: number } {
+  const records: SendRecord[] = [];
+  const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+  const lines = complete.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let rec: SendRecord;
+    try {
+      rec = JSON.parse(line) as SendRecord;
+    } catch (err) {
+      throw new DigestError('LEDGER_CORRUPT', `line ${i + 1} is not JSON`, { origin: `${origin}:${i + 1}`, hint: 'restore the file from git; never edit a send ledger by hand', cause: err });
+    }
+    if (typeof rec !== 'object' || rec === null || typeof rec.recipient !== 'string' || !STATES.includes(rec.state)) {
+      throw new DigestError('LEDGER_CORRUPT', `line ${i + 1} is not a send record`, { origin: `${origin}:${i + 1}`, hint: 'restore the file from git; never edit a send ledger by hand' });
+    }
+    records.push(rec);
+  });
+  return { records, validBytes: Buffer.byteLength(complete, 'utf8') };
+}
+
+export class SendLedger {
+  private fd: number | null = null;
+  private readonly latest = new Map<string, SendRecord>();
+
+  private constructor(readonly file: string, records: SendRecord[]) {
+    for (const r of records) this.latest.set(r.recipient, r);
+  }
+
+  /** Open (creating the folder) and read what earlier runs recorded. Synchronous I/O: lines must be durable in order. */
+  static open(ledgerDir: string, issueId: string): SendLedger {
+    const file = ledgerPath(ledgerDir, issueId);
+    mkdirSync(path.dirname(file), { recursive: true });
+    let records: SendRecord[] = [];
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8');
+      const parsed = parseLedger(text, file);
+      records = parsed.records;
+      if (parsed.validBytes !== Buffer.byteLength(text, 'utf8')) {
+        // Cut the torn tail so the next line starts on a line of its own.
+        const fd = openSync(file, 'r+');
+        ftruncateSync(fd, parsed.validBytes);
+        fsyncSync(fd);
+        closeSync(fd);
+      }
+    }
+    return new SendLedger(file, records);
+  }
+
+  /** Read-only view, no file created (for reports and tests). */
+  static read(ledgerDir: string, issueId: string): SendRecord[] {
+    const file = ledgerPath(ledgerDir, issueId);
+    return existsSync(file) ? parseLedger(readFileSync(file, 'utf8'), file).records : [];
+  }
+
+  last(recipient: string): SendRecord | undefined {
+    return this.latest.get(recipient);
+  }
+
+  /** Append one record and fsync it before returning: after this, a crash cannot lose it. */
+  append(rec: SendRecord): void {
+    if (this.fd === null) {
+      const existed = existsSync(this.file);
+      this.fd = openSync(this.file, 'a');
+      if (!existed) {
+        // A new file's directory entry must be durable too.
+        const dfd = openSync(path.dirname(this.file), 'r');
+        try {
+          fsyncSync(dfd);
+        } finally {
+          closeSync(dfd);
+        }
+      }
+    }
+    writeSync(this.fd, JSON.stringify(rec) + '\n');
+    fsyncSync(this.fd);
+    this.latest.set(rec.recipient, rec);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

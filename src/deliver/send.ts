@@ -1,0 +1,310 @@
+/**
+ * Delivery, exactly once per recipient across crashes and reruns.
+ *
+ * Per recipient, the ledger (ledger.ts) gets, fsync'd, in order:
+ *   attempting   written the moment the message body is about to leave (SMTP: after the server's 354).
+ *                Before that point nothing can have reached the server, so a failure there is safely retried.
+ *   sent         only after the server's 250 for the body.
+ *   failed       permanent refusal (5xx), with the code. Not retried.
+ *   unknown      the connection died (or timed out) after the body had started: the server may hold the
+ *                message (field notes), so it is NOT resent unless `resendUnknown`. A rerun finding a bare
+ *                `attempting` (we were killed mid-send) records `unknown` for the same reason.
+ *   deferred     4xx or a failure before the body: retried with backoff and jitter up to a small cap within
+ *                the run, then left for the next run.
+ *
+ * Before anyone is sent, transport.verify() (an auth failure aborts the run with nobody sent). The run stops
+ * when errors pass a threshold. Suppressed recipients (hashes in <ledgerDir>/suppressed.json) are skipped.
+ */
+import { randomInt } from 'node:crypto';
+import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscriber } from '../model.js';
+import { DigestError } from '../errors.js';
+import { SendLedger } from './ledger.js';
+import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessage, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
+import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeToken } from './subscribers.js';
+import { isAuthError, type SendError, type Transport } from './transports.js';
+
+/** Used only when UNSUBSCRIBE_SECRET is unset and nothing leaves the machine (outbox/json). Named so that a
+ *  token made with it is recognisable if one ever escapes. */
+export const DEVELOPMENT_SECRET = 'debate-digest-DEVELOPMENT-ONLY-unsubscribe-secret-do-not-use-in-production';
+
+export interface DeliverOptions {
+  digest: Digest;
+  rendered: RenderedEmail;
+  config: Config;
+  subscribers: Subscriber[];
+  transport: Transport;
+  /** Folder holding sends/<issueId>.jsonl and suppressed.json (digests/). */
+  ledgerDir: string;
+  /** The run's clock: Date header and ledger timestamps start from it. */
+  now: Date;
+  dryRun: boolean;
+  /** Resend recipients whose state is unknown (may produce duplicates; the operator's call). */
+  resendUnknown?: boolean;
+  /** UNSUBSCRIBE_SECRET; null → development secret for outbox/json, ENV_MISSING for smtp. */
+  secret: string | null;
+  log?: (line: string) => void;
+  /** DKIM key; undefined → from env (DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN); null → unsigned. */
+  dkim?: DkimOptions | null;
+  env?: NodeJS.ProcessEnv;
+  /** Sends in flight at once. Default: 5 for smtp (one per pooled connection), 4 otherwise. */
+  concurrency?: number;
+  /** One send's time limit. Default 60 s. */
+  sendTimeoutMs?: number;
+  /** Tries per recipient within one run, and the first backoff. Default 3 tries, 1 s (doubling, ±50% jitter). */
+  retry?: { maxAttempts: number; baseDelayMs: number };
+  /** Stop the run after this many errors (failed + unknown + deferred attempts). Default max(10, 10% of the list). */
+  maxErrors?: number;
+}
+
+/** The https unsubscribe URL with the recipient's token, or null when none is configured. */
+export function unsubscribeHttpsUrl(base: string | null, token: string): string | null {
+  if (!base) return null;
+  const u = new URL(base);
+  u.searchParams.set('token', token);
+  return u.href;
+}
+
+/** `mailto:` form of the configured unsubscribe address (it may be written with or without the scheme). */
+export function unsubscribeMailtoUrl(mailto: string | null): string | null {
+  if (!mailto) return null;
+  const addr = normalizeAddress(mailto.replace(/^mailto:/i, '').split('?')[0] ?? '');
+  return addr ? `mailto:${addr}?subject=unsubscribe` : null;
+}
+
+interface Prepared {
+  tpl: MessageTemplate;
+  from: string;
+  secret: string;
+  dkim: DkimOptions | null;
+}
+
+function resolveSecret(secret: string | null, transport: Transport, log: (l: string) => void): string {
+  if (secret && secret.trim()) return secret;
+  if (transport.name === 'smtp') {
+    throw new DigestError('ENV_MISSING', 'UNSUBSCRIBE_SECRET is not set', {
+      origin: 'env UNSUBSCRIBE_SECRET',
+      hint: 'set UNSUBSCRIBE_SECRET (e.g. `openssl rand -hex 32`) before sending through SMTP: it signs the unsubscribe links',
+    });
+  }
+  log(`notice: UNSUBSCRIBE_SECRET is not set; unsubscribe links in the ${transport.name} use the development secret`);
+  return DEVELOPMENT_SECRET;
+}
+
+async function prepare(o: { rendered: RenderedEmail; config: Config; transport: Transport; secret: string | null; now: Date; dkim?: DkimOptions | null; env?: NodeJS.ProcessEnv }, log: (l: string) => void): Promise<Prepared> {
+  const from = addressOf(o.config.email.from);
+  if (!normalizeAddress(from)) {
+    throw new DigestError('CONFIG_INVALID', 'email.from has no valid address', { origin: 'settings.yaml: email.from', hint: 'write it as "Name <address@example.org>"' });
+  }
+  const secret = resolveSecret(o.secret, o.transport, log);
+  const tpl = await buildMessageTemplate(o.rendered, { from: o.config.email.from, replyTo: o.config.email.replyTo, listId: o.config.email.listId, listName: o.config.site.title, date: o.now });
+  const dkim = o.dkim !== undefined ? o.dkim : dkimFromEnv(o.env ?? {}, o.config.email.from);
+  if (dkim && !dkim.domainName) throw new DigestError('ENV_MISSING', 'DKIM_DOMAIN is not set and email.from has no domain', { origin: 'env DKIM_DOMAIN', hint: 'set DKIM_DOMAIN to the signing domain' });
+  return { tpl, from, secret, dkim };
+}
+
+/** One recipient's finished raw message (spliced, signed when a key is set). */
+async function messageFor(p: Prepared, o: { rendered: RenderedEmail; config: Config; issueId: string }, email: string, hash: string): Promise<{ raw: string | Buffer; messageId: string }> {
+  const token = unsubscribeToken(o.config.email.listId, email, p.secret);
+  const https = unsubscribeHttpsUrl(o.config.email.unsubscribeUrl, token);
+  const mailto = unsubscribeMailtoUrl(o.config.email.unsubscribeMailto);
+  const messageId = messageIdFor(o.issueId, hash, p.tpl.idDomain);
+  const raw = spliceMessage(p.tpl, o.rendered, { to: email, messageId, unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
+  return { raw: p.dkim ? await signDkim(raw, p.dkim) : raw, messageId };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Outcome = { state: 'sent' | 'failed' | 'unknown' | 'deferred'; code: number | null; error: string | null; auth: boolean };
+
+function classify(err: unknown, bodyStarted: boolean): Outcome {
+  const e = err as SendError;
+  const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
+  const error = `${e?.code ?? 'ERROR'}: ${(e?.response ?? e?.message ?? String(err)).toString().slice(0, 300)}`;
+  if (isAuthError(err)) return { state: 'deferred', code, error, auth: true };
+  // Branch on the SMTP reply code: 451 and 550 both arrive as EENVELOPE.
+  if (code !== null && code >= 500) return { state: 'failed', code, error, auth: false };
+  if (code !== null && code >= 400) return { state: 'deferred', code, error, auth: false };
+  // No reply: what matters is whether the server may already hold the message.
+  return { state: bodyStarted ? 'unknown' : 'deferred', code, error, auth: false };
+}
+
+/**
+ * Send the issue to every subscriber not yet done, resuming from the ledger. Returns the counts for this
+ * run: `written` = messages handed to the transport, `skipped` = already done in an earlier run, suppressed
+ * or left unknown.
+ */
+export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
+  const log = opts.log ?? (() => {});
+  const { digest, rendered, config, transport } = opts;
+  const summary: DeliverySummary = { transport: transport.name, written: 0, sent: 0, skipped: 0, failed: 0, unknown: 0, deferred: 0 };
+  const listId = config.email.listId;
+  const maxAttempts = Math.max(1, opts.retry?.maxAttempts ?? 3);
+  const baseDelay = opts.retry?.baseDelayMs ?? 1000;
+  const sendTimeoutMs = opts.sendTimeoutMs ?? 60_000;
+  const t0 = Date.now();
+  const clock = () => new Date(opts.now.getTime() + (Date.now() - t0)).toISOString();
+
+  // Hashes are re-derived with this list's id, whatever list id the caller parsed with.
+  const seen = new Set<string>();
+  const recipients = opts.subscribers
+    .map((s) => ({ ...s, hash: subscriberHash(listId, s.email) }))
+    .filter((s) => (seen.has(s.hash) ? false : (seen.add(s.hash), true)));
+  const suppressed = await readSuppressed(opts.ledgerDir);
+  const ledger = opts.dryRun ? null : SendLedger.open(opts.ledgerDir, digest.id);
+  const prior = (hash: string) => (ledger ? ledger.last(hash) : undefined);
+
+  const record = (hash: string, messageId: string, state: SendRecord['state'], attempts: number, code: number | null, error: string | null) => {
+    ledger?.append({ issueId: digest.id, recipient: hash, state, at: clock(), attempts, responseCode: code, error, messageId });
+  };
+
+  const todo: { sub: Subscriber; attempts: number }[] = [];
+  try {
+    for (const sub of recipients) {
+      const last = prior(sub.hash);
+      if (suppressed.has(sub.hash)) {
+        summary.skipped++;
+        continue;
+      }
+      if (last?.state === 'sent' || last?.state === 'failed') {
+        summary.skipped++;
+        continue;
+      }
+      if (last?.state === 'attempting') {
+        // Killed between the body leaving and the server's answer being recorded: the server may hold it.
+        record(sub.hash, last.messageId, 'unknown', last.attempts, null, 'interrupted after the message body started (previous run stopped)');
+      }
+      if ((last?.state === 'unknown' || last?.state === 'attempting') && !opts.resendUnknown) {
+        summary.skipped++;
+        summary.unknown++;
+        continue;
+      }
+      todo.push({ sub, attempts: last?.attempts ?? 0 });
+    }
+    if (opts.dryRun) {
+      log(`dry run: would send ${todo.length} of ${recipients.length} (${summary.skipped} already done, suppressed or unknown) via ${transport.name}`);
+      return summary;
+    }
+    if (todo.length === 0) return summary;
+
+    await transport.verify();
+    const prepared = await prepare({ ...opts }, log);
+    const maxErrors = opts.maxErrors ?? Math.max(10, Math.ceil(recipients.length * 0.1));
+    let errors = 0;
+    let abort: DigestError | null = null;
+
+    const sendOne = async (item: { sub: Subscriber; attempts: number }) => {
+      const { sub } = item;
+      const { raw, messageId } = await messageFor(prepared, { rendered, config, issueId: digest.id }, sub.email, sub.hash);
+      summary.written++;
+      for (;;) {
+        if (abort) return;
+        item.attempts++;
+        let bodyStarted = false;
+        const ac = new AbortController();
+        const timer = setTimeout(() => ac.abort(), sendTimeoutMs);
+        try {
+          const res = await transport.send({
+            raw,
+            from: prepared.from,
+            to: sub.email,
+            messageId,
+            signal: ac.signal,
+            onBodyStart: () => {
+              if (ac.signal.aborted) throw new Error('send timed out before the message body');
+              record(sub.hash, messageId, 'attempting', item.attempts, null, null);
+              bodyStarted = true;
+            },
+          });
+          if (!res.accepted) throw Object.assign(new Error(`not accepted: ${res.response}`), { responseCode: Number(/^\d{3}/.exec(res.response)?.[0] ?? 550) });
+          record(sub.hash, messageId, 'sent', item.attempts, Number(/^\d{3}/.exec(res.response)?.[0]) || 250, null);
+          summary.sent++;
+          return;
+        } catch (err) {
+          const out = classify(err, bodyStarted);
+          if (out.auth) {
+            record(sub.hash, messageId, 'deferred', item.attempts, out.code, out.error);
+            summary.deferred++;
+            abort = new DigestError('SMTP_AUTH_FAILED', `the SMTP server refused our credentials mid-run: ${out.error}`, {
+              origin: transport.name,
+              hint: 'fix the credentials and rerun: the ledger resumes where this run stopped',
+              cause: err,
+            });
+            return;
+          }
+          errors++;
+          const final = out.state !== 'deferred' || item.attempts >= maxAttempts;
+          record(sub.hash, messageId, out.state, item.attempts, out.code, out.error);
+          log(`${out.state} ${sub.masked} (try ${item.attempts}): ${out.error}`);
+          if (errors >= maxErrors && !abort) {
+            abort = new DigestError('SEND_ABORTED', `stopped after ${errors} send errors`, {
+              origin: transport.name,
+              hint: 'look at the errors above (server down? rate-limited? bad list?); rerun to resume: sent recipients are skipped',
+            });
+          }
+          if (final) {
+            if (out.state === 'failed') summary.failed++;
+            else if (out.state === 'unknown') summary.unknown++;
+            else summary.deferred++;
+            return;
+          }
+          // 4xx or no reply before the body: back off (doubling, ±50% jitter) and try again.
+          await sleep(Math.round(baseDelay * 2 ** (item.attempts - 1) * (0.5 + randomInt(1000) / 1000)));
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    };
+
+    const concurrency = Math.max(1, opts.concurrency ?? (transport.name === 'smtp' ? 5 : 4));
+    let next = 0;
+    const worker = async () => {
+      while (!abort && next < todo.length) {
+        const item = todo[next++]!;
+        await sendOne(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+    if (abort) {
+      const a = abort as DigestError;
+      throw new DigestError(a.code, `${a.message} (sent ${summary.sent}, failed ${summary.failed}, unknown ${summary.unknown}, deferred ${summary.deferred}; ${todo.length - next} not tried)`, { origin: a.origin, hint: a.hint, cause: a.cause });
+    }
+    return summary;
+  } finally {
+    ledger?.close();
+  }
+}
+
+/**
+ * `digest send --to ADDRESS`: one copy of the issue to one address, ledger untouched. The unsubscribe link is
+ * real (made for that address), so the copy looks exactly like what subscribers get.
+ */
+export async function sendTest(opts: {
+  digest: Digest;
+  rendered: RenderedEmail;
+  config: Config;
+  to: string;
+  transport: Transport;
+  env?: NodeJS.ProcessEnv;
+  dryRun?: boolean;
+  log?: (line: string) => void;
+  secret?: string | null;
+  now?: Date;
+  dkim?: DkimOptions | null;
+}): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const email = normalizeAddress(opts.to);
+  if (!email) throw new DigestError('USAGE', `--to is not a valid address: ${maskAddress(opts.to)}`, { origin: '--to', hint: 'give one plain address, like you@example.org' });
+  if (opts.dryRun) {
+    log(`dry run: would send a test copy of ${opts.digest.id} to ${maskAddress(email)} via ${opts.transport.name}`);
+    return;
+  }
+  await opts.transport.verify();
+  // The edge of the program: a test send carries the time it was sent.
+  const now = opts.now ?? new Date();
+  const p = await prepare({ rendered: opts.rendered, config: opts.config, transport: opts.transport, secret: opts.secret ?? opts.env?.UNSUBSCRIBE_SECRET ?? null, now, dkim: opts.dkim, env: opts.env }, log);
+  const hash = subscriberHash(opts.config.email.listId, email);
+  const { raw, messageId } = await messageFor(p, { rendered: opts.rendered, config: opts.config, issueId: `${opts.digest.id}-test` }, email, hash);
+  const res = await opts.transport.send({ raw, from: p.from, to: email, messageId });
+  if (!res.accepted) throw new DigestError('SEND_ABORTED', `the test copy was not accepted: ${res.response}`, { origin: opts.transport.name, hint: 'check the address and the server log' });
+  log(`test copy of ${opts.digest.id} sent to ${maskAddress(email)} via ${opts.transport.name}: ${res.response}`);
+}

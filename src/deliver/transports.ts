@@ -1,0 +1,372 @@
+/**
+ * Transports: small objects with one contract (test/deliver/transports.test.ts runs the same suite on each).
+ *
+ *   outbox  .eml files, one per recipient, named by issue + recipient hash (never the address): the default,
+ *           the dry run of a real send.
+ *   smtp    SMTP_URL set: a pool of nodemailer SMTPConnections sending pre-built raw messages.
+ *   json    an in-memory sink (nodemailer's jsonTransport idea) for tests and the benchmark.
+ *
+ * Why our own small pool over nodemailer's SMTPConnection rather than createTransport({pool:true}): exactly-
+ * once delivery needs to know whether the message body had started to leave when a connection died (then
+ * the server may hold it: "unknown", not resent) or not (safe to retry). nodemailer's pooled transport reads
+ * the message stream ahead into buffers; with SMTPConnection the raw stream is piped only after the server's
+ * 354, so `onBodyStart` fires at exactly that moment.
+ */
+import { Readable } from 'node:stream';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { DigestError, redactUrl } from '../errors.js';
+
+export interface OutgoingMessage {
+  raw: Buffer | string;
+  /** Envelope sender (bare address). */
+  from: string;
+  /** Envelope recipient (bare address, already validated). */
+  to: string;
+  /** `<local@domain>`; the outbox names its file after the local part (issue + recipient hash). */
+  messageId: string;
+  /**
+   * Called synchronously just before the first byte of the message body leaves (SMTP: after the server's 354;
+   * outbox: before the file is written). If it throws, the message is not sent. Optional.
+   */
+  onBodyStart?: () => void;
+  /** Abort a send that takes too long: the SMTP connection is closed. */
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  name: 'outbox' | 'smtp' | 'json';
+  send(msg: OutgoingMessage): Promise<{ accepted: boolean; response: string }>;
+  /** Check we can send at all (SMTP: connect and log in) before anyone is sent. */
+  verify(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An error as nodemailer reports it: branch on responseCode (451 and 550 both arrive as EENVELOPE). */
+export interface SendError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+}
+
+function bodyStream(raw: Buffer | string, onStart?: () => void): Readable {
+  let started = false;
+  const buf = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
+  return new Readable({
+    read() {
+      if (started) return;
+      started = true;
+      try {
+        onStart?.();
+      } catch (err) {
+        this.destroy(err as Error);
+        return;
+      }
+      this.push(buf);
+      this.push(null);
+    },
+  });
+}
+
+// ───────────────────────────── outbox ─────────────────────────────
+
+/** File name for a message: the Message-ID's local part (issue id + recipient hash), made path-safe. */
+export function outboxFileName(messageId: string): string {
+  const local = messageId.replace(/^<|>$/g, '').split('@')[0] ?? '';
+  const safe = local.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^\.+/, '');
+  if (!safe) throw new DigestError('RENDER_FAILED', 'message has no usable Message-ID for an outbox file name', { origin: 'outbox', hint: 'build messages with messageIdFor()' });
+  return `${safe}.eml`;
+}
+
+export function createOutboxTransport(outboxDir: string): Transport {
+  return {
+    name: 'outbox',
+    async send(msg) {
+      const file = path.join(outboxDir, outboxFileName(msg.messageId));
+      msg.onBodyStart?.();
+      // Write then rename: a crash never leaves half a message that looks like a whole one.
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, msg.raw);
+      await rename(tmp, file);
+      return { accepted: true, response: `250 written ${path.basename(file)}` };
+    },
+    async verify() {
+      await mkdir(outboxDir, { recursive: true });
+    },
+    async close() {},
+  };
+}
+
+// ───────────────────────────── json (in-memory sink) ─────────────────────────────
+
+export interface JsonTransport extends Transport {
+  name: 'json';
+  /** Messages sent, in order (raw kept unless `keepRaw` is false, for benchmarks). */
+  messages: { from: string; to: string; messageId: string; raw: string | null; bytes: number }[];
+}
+
+export function createJsonTransport(opts: { keepRaw?: boolean } = {}): JsonTransport {
+  const messages: JsonTransport['messages'] = [];
+  return {
+    name: 'json',
+    messages,
+    async send(msg) {
+      msg.onBodyStart?.();
+      const raw = typeof msg.raw === 'string' ? msg.raw : msg.raw.toString('latin1');
+      messages.push({ from: msg.from, to: msg.to, messageId: msg.messageId, raw: opts.keepRaw === false ? null : raw, bytes: raw.length });
+      return { accepted: true, response: `250 queued as ${messages.length}` };
+    },
+    async verify() {},
+    async close() {},
+  };
+}
+
+// ───────────────────────────── smtp ─────────────────────────────
+
+export interface SmtpOptions {
+  /** Connections kept open at once. Default 5 (SMTP_POOL_SIZE). */
+  maxConnections: number;
+  /** Messages per connection before it is renewed. Default 100. */
+  maxMessagesPerConnection: number;
+  rateLimitPerSecond: number;
+  connectionTimeoutMs: number;
+  greetingTimeoutMs: number;
+  socketTimeoutMs: number;
+}
+
+interface PooledConn {
+  conn: SMTPConnection;
+  messages: number;
+  dead: boolean;
+}
+
+/** SMTP settings from SMTP_URL: smtp://user:pass@host:port (STARTTLS when offered), smtps:// (implicit TLS);
+ *  query: ignoreTLS=true, requireTLS=true, rejectUnauthorized=false (test servers with self-signed certs). */
+export function smtpSettings(url: string): { host: string; port: number; secure: boolean; auth: { user: string; pass: string } | null; ignoreTLS: boolean; requireTLS: boolean; rejectUnauthorized: boolean } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new DigestError('CONFIG_INVALID', 'SMTP_URL is not a URL', { origin: 'env SMTP_URL', hint: 'use smtp://user:password@host:587 or smtps://user:password@host:465' });
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
+    throw new DigestError('CONFIG_INVALID', `SMTP_URL scheme ${u.protocol} is not smtp: or smtps:`, { origin: redactUrl(url), hint: 'use smtp://user:password@host:587 or smtps://user:password@host:465' });
+  }
+  const secure = u.protocol === 'smtps:';
+  const q = u.searchParams;
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : null,
+    ignoreTLS: q.get('ignoreTLS') === 'true',
+    requireTLS: q.get('requireTLS') === 'true',
+    rejectUnauthorized: q.get('rejectUnauthorized') !== 'false',
+  };
+}
+
+export function isAuthError(err: unknown): boolean {
+  const e = err as SendError;
+  return e?.code === 'EAUTH' || e?.responseCode === 535 || e?.responseCode === 534 || e?.responseCode === 530;
+}
+
+export function createSmtpTransport(url: string, options: Partial<SmtpOptions> = {}): Transport {
+  const o: SmtpOptions = {
+    maxConnections: 5,
+    maxMessagesPerConnection: 100,
+    rateLimitPerSecond: 0,
+    connectionTimeoutMs: 15_000,
+    greetingTimeoutMs: 15_000,
+    socketTimeoutMs: 60_000,
+    ...options,
+  };
+  const s = smtpSettings(url);
+  const origin = redactUrl(url);
+  const idle: PooledConn[] = [];
+  const all = new Set<PooledConn>();
+  const waiters: ((c: PooledConn | null) => void)[] = [];
+  let opening = 0;
+  let closed = false;
+  let nextSlot = 0;
+
+  const open = (): Promise<PooledConn> =>
+    new Promise((resolve, reject) => {
+      const conn = new SMTPConnection({
+        host: s.host,
+        port: s.port,
+        secure: s.secure,
+        ignoreTLS: s.ignoreTLS,
+        requireTLS: s.requireTLS,
+        connectionTimeout: o.connectionTimeoutMs,
+        greetingTimeout: o.greetingTimeoutMs,
+        socketTimeout: o.socketTimeoutMs,
+        tls: { rejectUnauthorized: s.rejectUnauthorized },
+      });
+      const pc: PooledConn = { conn, messages: 0, dead: false };
+      let settled = false;
+      // An idle connection the server drops emits 'error'/'end'; unhandled, 'error' would crash the process.
+      conn.on('error', (err: Error) => {
+        pc.dead = true;
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+      conn.on('end', () => {
+        pc.dead = true;
+      });
+      conn.connect((err?: Error | null) => {
+        if (err) {
+          pc.dead = true;
+          if (!settled) {
+            settled = true;
+            reject(err);
+          }
+          return;
+        }
+        const done = (e?: Error | null) => {
+          if (settled) return;
+          settled = true;
+          if (e) {
+            pc.dead = true;
+            conn.close();
+            reject(e);
+          } else {
+            all.add(pc);
+            resolve(pc);
+          }
+        };
+        if (s.auth) conn.login(s.auth, (e) => done(e));
+        else done(null);
+      });
+    });
+
+  const acquire = async (): Promise<PooledConn> => {
+    for (;;) {
+      if (closed) throw new DigestError('SEND_ABORTED', 'the SMTP transport is closed', { origin, hint: 'do not send after close()' });
+      const pc = idle.pop();
+      if (pc && !pc.dead) return pc;
+      if (pc) {
+        all.delete(pc);
+        continue;
+      }
+      if (all.size + opening < o.maxConnections) {
+        opening++;
+        try {
+          return await open();
+        } finally {
+          opening--;
+        }
+      }
+      const got = await new Promise<PooledConn | null>((r) => waiters.push(r));
+      if (got) return got;
+    }
+  };
+
+  const release = (pc: PooledConn, healthy: boolean) => {
+    if (!healthy || pc.dead || closed || pc.messages >= o.maxMessagesPerConnection) {
+      pc.dead = true;
+      all.delete(pc);
+      if (healthy && !closed) pc.conn.quit();
+      else pc.conn.close();
+      // A slot freed: let one waiter open a new connection.
+      waiters.shift()?.(null);
+      return;
+    }
+    const w = waiters.shift();
+    if (w) w(pc);
+    else idle.push(pc);
+  };
+
+  const throttle = async () => {
+    if (o.rateLimitPerSecond <= 0) return;
+    const now = Date.now();
+    const at = Math.max(now, nextSlot);
+    nextSlot = at + 1000 / o.rateLimitPerSecond;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  };
+
+  return {
+    name: 'smtp',
+    async send(msg) {
+      await throttle();
+      if (msg.signal?.aborted) throw Object.assign(new Error('send timed out before it started'), { code: 'ETIMEDOUT' });
+      const pc = await acquire();
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          // Closing the socket makes the pending send fail; whether the body had left is the caller's to know.
+          pc.dead = true;
+          pc.conn.close();
+        };
+        msg.signal?.addEventListener('abort', onAbort, { once: true });
+        pc.messages++;
+        pc.conn.send({ from: msg.from, to: [msg.to] }, bodyStream(msg.raw, msg.onBodyStart), (err, info) => {
+          msg.signal?.removeEventListener('abort', onAbort);
+          if (err) {
+            const e = err as SendError;
+            if (msg.signal?.aborted && !e.responseCode) e.code = 'ETIMEDOUT';
+            // A refused message leaves the session usable after RSET; anything else: drop the connection.
+            if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead) {
+              pc.conn.reset((resetErr) => release(pc, !resetErr));
+            } else release(pc, false);
+            reject(e);
+            return;
+          }
+          release(pc, true);
+          const accepted = (info.accepted ?? []).length > 0 && (info.rejected ?? []).length === 0;
+          resolve({ accepted, response: String(info.response ?? '') });
+        });
+      });
+    },
+    async verify() {
+      let pc: PooledConn;
+      try {
+        pc = await acquire();
+      } catch (err) {
+        if (isAuthError(err)) {
+          throw new DigestError('SMTP_AUTH_FAILED', `the SMTP server refused our credentials: ${(err as SendError).response ?? (err as Error).message}`, {
+            origin,
+            hint: 'check the user and password in SMTP_URL (an app password if the provider requires one); nobody was sent anything',
+            cause: err,
+          });
+        }
+        throw new DigestError('SMTP_UNREACHABLE', `cannot connect to the SMTP server: ${(err as Error).message}`, {
+          origin,
+          hint: 'check host and port in SMTP_URL and that the server is up; nobody was sent anything',
+          cause: err,
+        });
+      }
+      release(pc, true);
+    },
+    async close() {
+      closed = true;
+      for (const w of waiters.splice(0)) w(null);
+      for (const pc of all) {
+        pc.dead = true;
+        pc.conn.quit();
+      }
+      all.clear();
+      idle.length = 0;
+    },
+  };
+}
+
+/**
+ * SMTP_URL set → smtp; DIGEST_TRANSPORT=json → in-memory sink; otherwise the outbox (.eml files).
+ * SMTP_POOL_SIZE and SMTP_TIMEOUT_MS tune the pool.
+ */
+export function createTransport(env: NodeJS.ProcessEnv, opts: { outboxDir: string; rateLimitPerSecond: number }): Transport {
+  if (env.SMTP_URL && env.SMTP_URL.trim()) {
+    const pool = Number(env.SMTP_POOL_SIZE);
+    const timeout = Number(env.SMTP_TIMEOUT_MS);
+    return createSmtpTransport(env.SMTP_URL.trim(), {
+      rateLimitPerSecond: opts.rateLimitPerSecond,
+      ...(Number.isInteger(pool) && pool > 0 ? { maxConnections: pool } : {}),
+      ...(Number.isFinite(timeout) && timeout > 0 ? { socketTimeoutMs: timeout } : {}),
+    });
+  }
+  if (env.DIGEST_TRANSPORT === 'json') return createJsonTransport();
+  return createOutboxTransport(opts.outboxDir);
+}
