@@ -83,6 +83,7 @@ printf '%s\n' "$out"
 if [ -n "${GITHUB_OUTPUT:-}" ]; then printf '%s\n' "$out" >>"$GITHUB_OUTPUT"; fi
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
   if [ "$committed" = true ]; then
+    # shellcheck disable=SC2016 # the backticks are Markdown, not a command substitution
     printf -- '- State committed to `%s`: %s\n' "$branch" "$sha" >>"$GITHUB_STEP_SUMMARY"
   else
     printf -- '- State unchanged: nothing to commit\n' >>"$GITHUB_STEP_SUMMARY"

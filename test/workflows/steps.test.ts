@@ -1,0 +1,217 @@
+// Runs the digest workflow's own shell steps the way a runner would (bash -eo pipefail, env filled from the
+// step's `env:` block) with a stand-in `npx` that records its arguments, to check what the CLI is asked to
+// do for each combination of inputs, and that failures fail the step.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const workflow = parse(readFileSync(path.join(root, '.github/workflows/digest.yml'), 'utf8')) as {
+  jobs: Record<string, { steps: Array<{ name?: string; run?: string; env?: Record<string, string> }> }>;
+};
+
+const base = mkdtempSync(path.join(tmpdir(), 'workflow-steps-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+const bin = path.join(base, 'bin');
+mkdirSync(bin);
+// The stand-in npx: records its argv (NUL-separated, one call per file line), prints what it is told to,
+// exits with the status it is told to.
+writeFileSync(
+  path.join(bin, 'npx'),
+  `#!/usr/bin/env bash
+printf '%s\\0' "$@" >>"$FAKE_NPX_CALLS"
+printf '\\n' >>"$FAKE_NPX_CALLS"
+printf '%b' "\${FAKE_NPX_STDOUT:-}"
+exit "\${FAKE_NPX_EXIT:-0}"
+`,
+);
+chmodSync(path.join(bin, 'npx'), 0o755);
+
+/** What a run was started with; booleans and choices arrive as GitHub renders them into strings. */
+interface Trigger {
+  event: 'schedule' | 'workflow_dispatch';
+  inputs?: Partial<Record<'dry_run' | 'force' | 'send' | 'issue', string>>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+}
+
+/**
+ * Fills a step's `env:` as Actions would, for the few expression forms the workflow uses. An unknown form
+ * throws, so a new expression in the workflow cannot slip past this test unevaluated.
+ */
+function evaluateEnv(env: Record<string, string>, t: Trigger, runnerTemp: string): Record<string, string> {
+  const inputs = t.event === 'schedule' ? {} : (t.inputs ?? {});
+  const out: Record<string, string> = {};
+  for (const [key, template] of Object.entries(env)) {
+    out[key] = template.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expr: string) => {
+      let m: RegExpMatchArray | null;
+      if ((m = expr.match(/^inputs\.(\w+)$/))) return inputs[m[1] as keyof typeof inputs] ?? '';
+      if ((m = expr.match(/^inputs\.(\w+) \|\| '(\w+)'$/))) return inputs[m[1] as keyof typeof inputs] || m[2]!;
+      if ((m = expr.match(/^secrets\.(\w+)$/))) return t.secrets?.[m[1]!] ?? '';
+      if ((m = expr.match(/^vars\.(\w+)$/))) return t.vars?.[m[1]!] ?? '';
+      if (expr === 'runner.temp') return runnerTemp;
+      if (expr === 'github.ref_name') return 'main';
+      throw new Error(`unhandled expression in env ${key}: ${expr}`);
+    });
+  }
+  return out;
+}
+
+interface StepRun {
+  status: number | null;
+  stdout: string;
+  calls: string[][];
+  summary: string;
+  temp: string;
+}
+
+let runs = 0;
+function runStep(job: string, name: string, t: Trigger, npx: { stdout?: string; exit?: number } = {}): StepRun {
+  const step = workflow.jobs[job]?.steps.find((s) => s.name === name);
+  if (!step?.run) throw new Error(`no run step "${name}" in job ${job}`);
+  runs += 1;
+  const temp = path.join(base, `run-${runs}`);
+  mkdirSync(temp);
+  const calls = path.join(temp, 'npx-calls');
+  const summary = path.join(temp, 'summary.md');
+  writeFileSync(calls, '');
+  writeFileSync(summary, '');
+  const script = path.join(temp, 'step.sh');
+  writeFileSync(script, step.run);
+  // `shell: bash` in the workflow's defaults runs `bash --noprofile --norc -eo pipefail {0}`.
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+    cwd: temp,
+    encoding: 'utf8',
+    env: {
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      RUNNER_TEMP: temp,
+      GITHUB_STEP_SUMMARY: summary,
+      FAKE_NPX_CALLS: calls,
+      FAKE_NPX_STDOUT: npx.stdout ?? '',
+      FAKE_NPX_EXIT: String(npx.exit ?? 0),
+      ...evaluateEnv(step.env ?? {}, t, temp),
+    },
+  });
+  const recorded = readFileSync(calls, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\0').slice(0, -1));
+  return { status: r.status, stdout: r.stdout + r.stderr, calls: recorded, summary: readFileSync(summary, 'utf8'), temp };
+}
+
+describe('make step', () => {
+  const make = (t: Trigger, npx?: { stdout?: string; exit?: number }) => runStep('make', 'Make the issue', t, npx);
+
+  it('on schedule makes the issue with a report and a job summary, and keeps the output for commit-state', () => {
+    const r = make({ event: 'schedule' }, { stdout: 'issue=2025-12-01-1\n' });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      ['--no-install', 'digest', 'make', '--report', `${r.temp}/digest-report.json`, '--summary', `${r.temp}/summary.md`],
+    ]);
+    expect(readFileSync(path.join(r.temp, 'digest-make.log'), 'utf8')).toBe('issue=2025-12-01-1\n');
+    expect(r.summary).toBe('');
+  });
+
+  it('passes --force only when the force input is true', () => {
+    expect(make({ event: 'workflow_dispatch', inputs: { force: 'true' } }).calls[0]).toContain('--force');
+    expect(make({ event: 'workflow_dispatch', inputs: { force: 'false' } }).calls[0]).not.toContain('--force');
+  });
+
+  it('fails the step when digest fails, although its output goes through tee', () => {
+    const r = make({ event: 'schedule' }, { stdout: 'partial\n', exit: 1 });
+    expect(r.status).toBe(1);
+  });
+
+  it('makes nothing when resuming a given issue, and says so in the summary', () => {
+    const r = make({ event: 'workflow_dispatch', inputs: { issue: '2025-11-24-2', send: 'all' } });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+    expect(r.summary).toContain('Resuming delivery of issue `2025-11-24-2`');
+    expect(existsSync(path.join(r.temp, 'digest-make.log'))).toBe(true);
+  });
+
+  it.each(['../../etc/passwd', '2025-11-24', 'x\n::add-mask::y', '2025-11-24-1 --force'])(
+    'rejects the issue input %j before running anything',
+    (issue) => {
+      const r = make({ event: 'workflow_dispatch', inputs: { issue } });
+      expect(r.status).toBe(2);
+      expect(r.calls).toEqual([]);
+      expect(r.stdout).toMatch(/^::error::issue input must look like/m);
+      expect(r.stdout).not.toContain('etc/passwd');
+    },
+  );
+
+  it('notes a dry run, and a run that sends nothing, in the summary', () => {
+    expect(make({ event: 'workflow_dispatch', inputs: { dry_run: 'true', send: 'all' } }).summary).toMatch(/Dry run/);
+    expect(make({ event: 'workflow_dispatch', inputs: { dry_run: 'false', send: 'none' } }).summary).toMatch(
+      /send = none/,
+    );
+  });
+});
+
+describe('send step', () => {
+  const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n';
+  const secrets = {
+    SMTP_URL: 'smtps://user:pw@127.0.0.1:465',
+    SUBSCRIBERS: 'ann@example.test\r\nbob@example.test\n',
+    UNSUBSCRIBE_SECRET: 's3cret',
+    DKIM_PRIVATE_KEY: key,
+    TEST_RECIPIENT: 'editor@example.test',
+  };
+  const send = (t: Trigger, npx?: { stdout?: string; exit?: number }) => runStep('send', 'Send the issue', t, npx);
+
+  it('on schedule sends the latest issue to everyone, after masking every line of multi-line secrets', () => {
+    const r = send({ event: 'schedule', secrets });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([['--no-install', 'digest', 'send']]);
+    const masks = r.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
+    expect(masks).toEqual([
+      '::add-mask::-----BEGIN PRIVATE KEY-----',
+      '::add-mask::MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+      '::add-mask::BKcwggSjAgEAAoIBAQC7',
+      '::add-mask::-----END PRIVATE KEY-----',
+      '::add-mask::ann@example.test',
+      '::add-mask::bob@example.test',
+    ]);
+    expect(r.summary).toBe('- Delivery (all): done\n');
+  });
+
+  it('sends only to TEST_RECIPIENT for send=test, and refuses without it', () => {
+    const ok = send({ event: 'workflow_dispatch', inputs: { send: 'test' }, secrets });
+    expect(ok.calls).toEqual([['--no-install', 'digest', 'send', '--to', 'editor@example.test']]);
+    const missing = send({ event: 'workflow_dispatch', inputs: { send: 'test' }, secrets: { ...secrets, TEST_RECIPIENT: '' } });
+    expect(missing.status).toBe(2);
+    expect(missing.calls).toEqual([]);
+    expect(missing.stdout).toMatch(/^::error::send=test needs the TEST_RECIPIENT secret/m);
+  });
+
+  it('resumes a given issue', () => {
+    const r = send({ event: 'workflow_dispatch', inputs: { send: 'all', issue: '2025-11-24-2' }, secrets });
+    expect(r.calls).toEqual([['--no-install', 'digest', 'send', '--issue', '2025-11-24-2']]);
+  });
+
+  it('warns when there is no SMTP_URL (the CLI then writes to the outbox)', () => {
+    const r = send({ event: 'schedule', secrets: { ...secrets, SMTP_URL: '' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^::warning::SMTP_URL is not set/m);
+  });
+
+  it('fails the step, and claims nothing in the summary, when the send fails', () => {
+    const r = send({ event: 'schedule', secrets }, { exit: 1 });
+    expect(r.status).toBe(1);
+    expect(r.summary).toBe('');
+  });
+
+  it('never prints a secret itself', () => {
+    const r = send({ event: 'workflow_dispatch', inputs: { send: 'test' }, secrets });
+    const printed = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    for (const value of [secrets.SMTP_URL, secrets.UNSUBSCRIBE_SECRET, 'MIIEvQ', 'ann@example.test', 'editor@example.test']) {
+      expect(printed.join('\n')).not.toContain(value);
+    }
+  });
+});
