@@ -195,10 +195,12 @@ describe('send step', () => {
     expect(r.calls).toEqual([['--no-install', 'digest', 'send', '--issue', '2025-11-24-2']]);
   });
 
-  it('warns when there is no SMTP_URL (the CLI then writes to the outbox)', () => {
+  // The CLI would write to an outbox that vanishes with the runner, and the ledger would say it was sent.
+  it('refuses to send without SMTP_URL', () => {
     const r = send({ event: 'schedule', secrets: { ...secrets, SMTP_URL: '' } });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^::warning::SMTP_URL is not set/m);
+    expect(r.status).toBe(2);
+    expect(r.calls).toEqual([]);
+    expect(r.stdout).toMatch(/^::error::send=all needs the SMTP_URL secret/m);
   });
 
   it('fails the step, and claims nothing in the summary, when the send fails', () => {
