@@ -29,6 +29,9 @@ export const GATHER_DEFAULTS: GatherConfig = {
   failingAfterRuns: 3,
 };
 
+/** The issueId of ledger entries for items older than the first run's backfill window: seen, never issued. */
+export const BEFORE_BACKFILL = 'before-backfill-window';
+
 /** How many feeds are fetched at once overall (the per-host limit applies within it). */
 export const GLOBAL_CONCURRENCY = 16;
 
@@ -185,6 +188,7 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
 
   const cutoff = opts.now.getTime() - cfg.backfillDays * 86_400_000;
   const candidates: SourceItem[] = [...files.items];
+  const beforeWindow: SourceItem[] = [];
   const feedItemCounts = new Map<string, number>();
   for (const o of outcomes) {
     problems.push(...o.problems);
@@ -192,6 +196,7 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
     // First run for this feed: take only the backfill window (undated items are kept; they are flagged).
     const firstRun = !prev?.lastSuccess;
     const kept = firstRun ? o.items.filter((i) => i.date === null || Date.parse(i.date) >= cutoff) : o.items;
+    if (firstRun) for (const i of o.items) if (!kept.includes(i)) beforeWindow.push(i);
     feedItemCounts.set(o.feed.id, kept.length);
     candidates.push(...kept);
     if (o.status === 'failed') {
@@ -224,6 +229,16 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
 
   const unique = collapseDuplicates(candidates);
   const index = new LedgerIndex(ledger.entries);
+  // Items left out by the first run's backfill window are remembered as seen, or the next run (no longer a
+  // first run) would bring them all in as new.
+  for (const item of beforeWindow) {
+    if (index.find(identitiesOf(item)) !== null) continue;
+    const key = primaryKeyOf(item);
+    const id = itemIdOf(key);
+    const entry: LedgerEntry = { key, firstSeen: nowIso, issueId: BEFORE_BACKFILL, contentHash: item.contentHash, urls: [...item.links].sort(), guid: item.guid };
+    ledger.entries[id] = entry;
+    index.add(id, entry);
+  }
   const items: SourceItem[] = [];
   const known: SourceItem[] = [];
   const newBySource = new Map<string, number>();
@@ -240,7 +255,7 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
       entry.contentHash = item.contentHash;
       index.add(hit, entry);
       if (entry.issueId === null) items.push(item);
-      else known.push(item);
+      else if (entry.issueId !== BEFORE_BACKFILL) known.push(item);
     } else {
       const key = primaryKeyOf(item);
       const id = itemIdOf(key);

@@ -1,0 +1,214 @@
+import zlib from 'node:zlib';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DigestError } from '../../src/errors.js';
+import { fetchFeed, isPrivateAddress, parseRetryAfter } from '../../src/gather/fetch.js';
+import { parseFeed } from '../../src/gather/feeds.js';
+import { rss, startServer, testConfig } from './helpers.js';
+
+const FEED = rss([{ title: 'Back to the age of research', link: 'https://example.org/a', guid: 'a', date: 'Tue, 25 Nov 2025 10:00:00 GMT' }]);
+let slowSocketClosed: Promise<string> = Promise.resolve('no request');
+let srv: Awaited<ReturnType<typeof startServer>>;
+
+beforeAll(async () => {
+  srv = await startServer({
+    '/feed': (req, res) => res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' }).end(FEED),
+    '/slow': (req, res) => {
+      slowSocketClosed = new Promise((r) => req.socket.on('close', () => r('closed')));
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.write('<?xml version="1.0"?><rss version="2.0"><channel>'); // …and never finishes
+    },
+    '/big': (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 400 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      pump();
+    },
+    '/big-declared': (req, res) => res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) }).end(),
+    '/gzip-bomb': (req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20))),
+    '/gzip': (req, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/xml' }).end(zlib.gzipSync(FEED)),
+    '/br': (req, res) => res.writeHead(200, { 'content-encoding': 'br' }).end(zlib.brotliCompressSync(FEED)),
+    '/deflate': (req, res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(zlib.deflateSync(FEED)),
+    '/deflate-raw': (req, res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(zlib.deflateRawSync(FEED)),
+    '/to-localhost': (req, res) => res.writeHead(302, { location: `http://localhost:${srv.port}/feed` }).end(),
+    '/loop-a': (req, res) => res.writeHead(301, { location: '/loop-b' }).end(),
+    '/loop-b': (req, res) => res.writeHead(301, { location: '/loop-a' }).end(),
+    '/chain/*': (req, res) => {
+      const n = Number((req.url ?? '').split('/').pop());
+      res.writeHead(302, { location: n > 0 ? `/chain/${n - 1}` : '/feed' }).end();
+    },
+    '/etag': (req, res) => {
+      if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end();
+      res.writeHead(200, { etag: '"v1"', 'last-modified': 'Tue, 25 Nov 2025 10:00:00 GMT' }).end(FEED);
+    },
+    '/429': (req, res) => res.writeHead(429, { 'retry-after': '120' }).end(),
+    '/503-date': (req, res) => res.writeHead(503, { 'retry-after': 'Wed, 01 Jan 2031 00:00:00 GMT' }).end(),
+    '/429-once': (() => {
+      let n = 0;
+      return (req, res) => (n++ === 0 ? res.writeHead(429, { 'retry-after': '0' }).end() : res.writeHead(200).end(FEED));
+    })(),
+    '/500': (req, res) => res.writeHead(500).end('boom'),
+    '/cp1252': (req, res) => res.writeHead(200, { 'content-type': 'application/xml' }).end(iconv.encode(rss([{ title: '“Smart quotes” — café', link: 'https://example.org/c' }]).replace(' encoding="UTF-8"', ''), 'windows-1252')),
+    '/cp1252-header': (req, res) => res.writeHead(200, { 'content-type': 'text/xml; charset=windows-1252' }).end(iconv.encode(rss([{ title: 'naïve “x”', link: 'https://example.org/c' }]), 'windows-1252')),
+    '/bom-utf8': (req, res) => res.writeHead(200, { 'content-type': 'text/xml; charset=iso-8859-1' }).end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(rss([{ title: 'Zürich ✓', link: 'https://example.org/z' }]))])),
+    '/bom-utf16': (req, res) => res.writeHead(200).end(Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(rss([{ title: 'UTF-16 “ok”', link: 'https://example.org/u' }]).replace('UTF-8', 'UTF-16'), 'utf-16le')])),
+    '/laughs': (req, res) => res.writeHead(200).end(`<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">\n]>\n<rss version="2.0"><channel><title>&lol3;</title><item><title>&lol3;</title></item></channel></rss>`),
+    '/xxe': (req, res) => res.writeHead(200).end('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><item><title>&xxe;</title></item></channel></rss>'),
+    '/malformed': (req, res) => res.writeHead(200).end('<rss version="2.0"><channel><item><title>unclosed</channel></rss>'),
+  });
+});
+afterAll(() => srv.close());
+
+async function failure(p: Promise<unknown>): Promise<DigestError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(DigestError);
+    return err as DigestError;
+  }
+  throw new Error('expected a failure');
+}
+
+const none = { etag: null, lastModified: null };
+
+describe('fetchFeed against a real server on 127.0.0.1', () => {
+  it('fetches, decodes and sends our User-Agent', async () => {
+    const r = await fetchFeed(`${srv.base}/feed`, none, testConfig());
+    expect(r.status).toBe('ok');
+    expect(r.body).toBe(FEED);
+    expect(srv.stats.requests.find((q) => q.path === '/feed')!.headers['user-agent']).toBe('debate-digest-test/1');
+  });
+
+  it('gives up on a stalled server at the total timeout and closes the socket', async () => {
+    const err = await failure(fetchFeed(`${srv.base}/slow`, none, testConfig({ timeoutMs: 300 })));
+    expect(err.code).toBe('FEED_TIMEOUT');
+    const closed = await Promise.race([slowSocketClosed, new Promise((r) => setTimeout(() => r('still open'), 3000))]);
+    expect(closed).toBe('closed');
+  });
+
+  it('stops reading past maxBytes', async () => {
+    expect((await failure(fetchFeed(`${srv.base}/big`, none, testConfig({ maxBytes: 100_000 })))).code).toBe('FEED_TOO_LARGE');
+    expect((await failure(fetchFeed(`${srv.base}/big-declared`, none, testConfig({ maxBytes: 100_000 })))).code).toBe('FEED_TOO_LARGE');
+  });
+
+  it('counts decompressed bytes against maxBytes (gzip bomb)', async () => {
+    const err = await failure(fetchFeed(`${srv.base}/gzip-bomb`, none, testConfig({ maxBytes: 100_000 })));
+    expect(err.code).toBe('FEED_TOO_LARGE');
+    expect(err.message).toMatch(/decompression/);
+  });
+
+  it.each(['/gzip', '/br', '/deflate', '/deflate-raw'])('decompresses %s', async (p) => {
+    const r = await fetchFeed(`${srv.base}${p}`, none, testConfig());
+    expect(r.body).toBe(FEED);
+  });
+
+  it('refuses a redirect to a private address whose host is not allowed', async () => {
+    const err = await failure(fetchFeed(`${srv.base}/to-localhost`, none, testConfig({ allowPrivateHosts: ['127.0.0.1'] })));
+    expect(err.code).toBe('FEED_BLOCKED_ADDRESS');
+    expect(err.hint).toMatch(/allowPrivateHosts/);
+    expect(srv.stats.requests.some((q) => q.path === '/feed' && q.headers.host?.startsWith('localhost'))).toBe(false);
+  });
+
+  it('refuses loopback without an allowlist', async () => {
+    expect((await failure(fetchFeed(`${srv.base}/feed`, none, testConfig({ allowPrivateHosts: [] })))).code).toBe('FEED_BLOCKED_ADDRESS');
+  });
+
+  it('detects a redirect loop', async () => {
+    const err = await failure(fetchFeed(`${srv.base}/loop-a`, none, testConfig()));
+    expect(err.code).toBe('FEED_TOO_MANY_REDIRECTS');
+    expect(err.message).toMatch(/loop/);
+  });
+
+  it('follows up to maxRedirects and no more', async () => {
+    expect((await fetchFeed(`${srv.base}/chain/2`, none, testConfig({ maxRedirects: 3 }))).finalUrl).toBe(`${srv.base}/feed`);
+    expect((await failure(fetchFeed(`${srv.base}/chain/5`, none, testConfig({ maxRedirects: 3 })))).code).toBe('FEED_TOO_MANY_REDIRECTS');
+  });
+
+  it('sends a conditional GET and reports 304 as not modified', async () => {
+    const first = await fetchFeed(`${srv.base}/etag`, none, testConfig());
+    expect(first).toMatchObject({ status: 'ok', etag: '"v1"', lastModified: 'Tue, 25 Nov 2025 10:00:00 GMT' });
+    const second = await fetchFeed(`${srv.base}/etag`, { etag: first.etag, lastModified: first.lastModified }, testConfig());
+    expect(second).toMatchObject({ status: 'not-modified', body: '', etag: '"v1"' });
+    const last = srv.stats.requests.filter((q) => q.path === '/etag').pop()!;
+    expect(last.headers['if-none-match']).toBe('"v1"');
+    expect(last.headers['if-modified-since']).toBe('Tue, 25 Nov 2025 10:00:00 GMT');
+  });
+
+  it('reports 429 with Retry-After as FEED_RATE_LIMITED with the time, without waiting', async () => {
+    const before = Date.now();
+    const err = await failure(fetchFeed(`${srv.base}/429`, none, testConfig()));
+    expect(err.code).toBe('FEED_RATE_LIMITED');
+    const at = /after (\S+Z)/.exec(err.message)?.[1];
+    expect(at).toBeDefined();
+    expect(Date.parse(at!)).toBeGreaterThanOrEqual(before + 119_000);
+    const err503 = await failure(fetchFeed(`${srv.base}/503-date`, none, testConfig()));
+    expect(err503.message).toContain('2031-01-01T00:00:00.000Z');
+  });
+
+  it('retries once after a short Retry-After', async () => {
+    expect((await fetchFeed(`${srv.base}/429-once`, none, testConfig())).status).toBe('ok');
+  });
+
+  it('reports HTTP errors and strips credentials from the origin', async () => {
+    const err = await failure(fetchFeed(`http://reader:s3cret@127.0.0.1:${srv.port}/500?token=abc`, none, testConfig()));
+    expect(err.code).toBe('FEED_HTTP_STATUS');
+    expect(err.origin).not.toMatch(/s3cret|abc/);
+    expect(err.format()).not.toMatch(/s3cret|abc/);
+  });
+
+  it('decodes windows-1252 sent without any declared charset', async () => {
+    const r = await fetchFeed(`${srv.base}/cp1252`, none, testConfig());
+    const parsed = await parseFeed(r.body, r.finalUrl);
+    expect(parsed.items[0]!.title).toBe('“Smart quotes” — café');
+  });
+
+  it('honours the Content-Type charset over the XML declaration', async () => {
+    const r = await fetchFeed(`${srv.base}/cp1252-header`, none, testConfig());
+    expect((await parseFeed(r.body, r.finalUrl)).items[0]!.title).toBe('naïve “x”');
+  });
+
+  it('a byte-order mark wins over the header (UTF-8 and UTF-16)', async () => {
+    const a = await fetchFeed(`${srv.base}/bom-utf8`, none, testConfig());
+    expect((await parseFeed(a.body, a.finalUrl)).items[0]!.title).toBe('Zürich ✓');
+    const b = await fetchFeed(`${srv.base}/bom-utf16`, none, testConfig());
+    expect((await parseFeed(b.body, b.finalUrl)).items[0]!.title).toBe('UTF-16 “ok”');
+  });
+
+  it('rejects entity declarations (billion laughs, XXE) before parsing', async () => {
+    for (const p of ['/laughs', '/xxe']) {
+      const r = await fetchFeed(`${srv.base}${p}`, none, testConfig());
+      const parsed = await parseFeed(r.body, r.finalUrl);
+      expect(parsed.fatal?.code).toBe('FEED_ENTITY_REJECTED');
+      expect(parsed.items).toEqual([]);
+    }
+  });
+
+  it('reports malformed XML as FEED_PARSE_FAILED', async () => {
+    const r = await fetchFeed(`${srv.base}/malformed`, none, testConfig());
+    expect((await parseFeed(r.body, r.finalUrl)).fatal?.code).toBe('FEED_PARSE_FAILED');
+  });
+});
+
+describe('address checks', () => {
+  it.each([
+    ['127.0.0.1', true], ['10.1.2.3', true], ['172.16.0.1', true], ['172.32.0.1', false], ['192.168.1.1', true],
+    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['8.8.8.8', false], ['::1', true],
+    ['fe80::1', true], ['fd00::1', true], ['::ffff:127.0.0.1', true], ['2606:4700::1111', false], ['not-an-ip', true],
+  ])('%s private=%s', (ip, expected) => {
+    expect(isPrivateAddress(ip)).toBe(expected);
+  });
+
+  it('parses Retry-After as seconds or a date', () => {
+    expect(parseRetryAfter('30', 1000)).toBe(31_000);
+    expect(parseRetryAfter('Wed, 01 Jan 2031 00:00:00 GMT', 0)).toBe(Date.UTC(2031, 0, 1));
+    expect(parseRetryAfter('soon', 0)).toBeNull();
+  });
+});
