@@ -825,6 +825,8 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
       eleventyConfig.addGlobalData('archive', model);
     },
   });
+  // quietMode still prints Eleventy's "Wrote N files" line; a quiet build prints nothing.
+  if (opts.quiet ?? true) elev.disableLogger();
   let results: unknown;
   try {
     results = await elev.write();
@@ -862,7 +864,7 @@ type EleventyClass = new (
   input: string,
   output: string,
   options: { configPath: string; pathPrefix: string; quietMode: boolean; config: (c: { addGlobalData(name: string, value: unknown): void }) => void },
-) => { write(): Promise<unknown> };
+) => { write(): Promise<unknown>; disableLogger(): void };
 
 /** Output paths from Eleventy's write() result (nested arrays of { outputPath }), relative to siteDir. */
 function collectOutputs(results: unknown, siteDir: string): string[] {
