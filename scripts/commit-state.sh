@@ -60,7 +60,7 @@ if ! git diff --cached --quiet; then
   wait=$backoff
   until git push -q "$remote" "HEAD:refs/heads/$branch"; do
     if [ "$attempt" -ge "$attempts" ]; then
-      die "push to $remote/$branch still rejected after $attempts attempts; the state commit $(git rev-parse --short HEAD) is lost with this runner: re-run the job (the digest resumes from its ledgers)"
+      die "push to $remote/$branch still rejected after $attempts attempts (if the branch is protected, allow the workflow to push to it); the state commit $(git rev-parse --short HEAD) is lost with this runner: re-run the job (the digest resumes from its ledgers)"
     fi
     attempt=$((attempt + 1))
     printf 'commit-state: push rejected, rebasing on %s/%s and retrying (attempt %s of %s)\n' "$remote" "$branch" "$attempt" "$attempts" >&2

@@ -2,7 +2,7 @@
 // step's `env:` block) with a stand-in `npx` that records its arguments, to check what the CLI is asked to
 // do for each combination of inputs, and that failures fail the step.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +132,7 @@ describe('make step', () => {
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([]);
     expect(r.summary).toContain('Resuming delivery of issue `2025-11-24-2`');
-    expect(existsSync(path.join(r.temp, 'digest-make.log'))).toBe(true);
+    expect(readFileSync(path.join(r.temp, 'digest-make.log'), 'utf8')).toBe('issue=2025-11-24-2\n');
   });
 
   it.each(['../../etc/passwd', '2025-11-24', 'x\n::add-mask::y', '2025-11-24-1 --force'])(
