@@ -1,0 +1,71 @@
+import RssParser from 'rss-parser';
+import { describe, expect, it } from 'vitest';
+import { parseFeed } from '../../src/gather/feeds.js';
+import { rss } from './helpers.js';
+
+const atom = (entries: string, attrs = '') => `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"${attrs}><title>Atom test</title><link href="https://blog.example/"/>${entries}</feed>`;
+
+describe('parseFeed', () => {
+  it('keeps an Atom entry with a bad date (rss-parser alone rejects the whole feed) and flags it', async () => {
+    const xml = atom(`
+      <entry><title>Good</title><link href="https://blog.example/good"/><id>1</id><published>2025-11-26T10:00:00Z</published><content type="html">&lt;p&gt;good text&lt;/p&gt;</content></entry>
+      <entry><title>Bad</title><link href="https://blog.example/bad"/><id>2</id><published>26/11/2025 lunchtime</published></entry>
+      <entry><title>Only updated</title><link href="https://blog.example/upd"/><id>3</id><updated>2025-11-27T00:00:00Z</updated></entry>`);
+    await expect(new RssParser().parseString(xml)).rejects.toThrow(/Invalid time value/);
+    const { items, problems, fatal } = await parseFeed(xml, 'https://blog.example/atom');
+    expect(fatal).toBeNull();
+    expect(items.map((i) => [i.title, i.date, i.dateProblem])).toEqual([
+      ['Good', '2025-11-26T10:00:00.000Z', null],
+      ['Bad', null, 'invalid'],
+      ['Only updated', '2025-11-27T00:00:00.000Z', null],
+    ]);
+    expect(items[0]!.text).toBe('good text');
+    expect(problems.map((p) => p.code)).toEqual(['FEED_DATE_INVALID']);
+  });
+
+  it('resolves relative links against xml:base, then the feed link, then the fetched URL', async () => {
+    const a = await parseFeed(atom(`<entry xml:base="/posts/"><title>t</title><link href="one"/><id>x</id><content type="html">&lt;a href="two"&gt;l&lt;/a&gt;</content></entry>`, ' xml:base="https://base.example/root/"'), 'https://fetched.example/feed');
+    expect(a.items[0]!.url).toBe('https://base.example/posts/one');
+    expect(a.items[0]!.html).toContain('href="https://base.example/posts/two"');
+    const r = await parseFeed(rss([{ title: 't', link: '/p/1' }], { channelLink: 'https://site.example/blog/' }), 'https://fetched.example/feed');
+    expect(r.items[0]!.url).toBe('https://site.example/p/1');
+    const f = await parseFeed(rss([{ title: 't', link: 'p/2' }], { channelLink: '' }), 'https://fetched.example/feeds/rss', { baseUrl: 'https://final.example/feeds/rss.xml' });
+    expect(f.items[0]!.url).toBe('https://final.example/feeds/p/2');
+  });
+
+  it('falls back for missing title, link and guid', async () => {
+    const xml = `<rss version="2.0"><channel><title>x</title>
+      <item><description>First line of the body\n\nmore</description><guid>https://perma.example/1</guid></item>
+      <item><description></description></item></channel></rss>`;
+    const { items } = await parseFeed(xml, 'https://f.example/rss');
+    expect(items[0]).toMatchObject({ title: 'First line of the body', url: 'https://perma.example/1', guid: 'https://perma.example/1' });
+    expect(items[1]).toMatchObject({ title: '(untitled)', url: null, guid: null, dateProblem: 'missing' });
+    expect(items[0]!.id).not.toBe(items[1]!.id);
+  });
+
+  it('accepts HTML entities that XML does not define', async () => {
+    const xml = `<rss version="2.0"><channel><title>x</title><item><title>Scaling&nbsp;&mdash; research</title><link>https://e.example/a</link></item></channel></rss>`;
+    expect((await parseFeed(xml, 'https://f.example/rss')).items[0]!.title).toBe('Scaling — research');
+  });
+
+  it('caps the number of items and says so', async () => {
+    const xml = rss(Array.from({ length: 5 }, (_, i) => ({ title: `n${i}`, link: `https://e.example/${i}` })));
+    const r = await parseFeed(xml, 'https://f.example/rss', { maxItems: 2 });
+    expect(r.items.map((i) => i.title)).toEqual(['n0', 'n1']);
+    expect(r.problems.map((p) => p.code)).toEqual(['FEED_ITEMS_CAPPED']);
+  });
+
+  it('carries the feed config onto items and sanitizes their HTML', async () => {
+    const xml = rss([{ title: 't', link: 'https://e.example/a', description: '<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:alert(1)">x</a></p>' }]);
+    const { items } = await parseFeed(xml, 'https://f.example/rss', { feed: { id: 'marcus', stance: 'paradigm', speakers: ['gary-marcus'], primary: false } });
+    expect(items[0]).toMatchObject({ sourceId: 'marcus', stance: 'paradigm', speakers: ['gary-marcus'], kind: 'feed', html: '<p>Hi <a>x</a></p>', text: 'Hi x' });
+  });
+
+  it('never throws on junk', async () => {
+    for (const junk of ['', 'not xml', '<html><body>hi</body></html>', '<rss version="2.0"><channel>', '\u0000\u0001']) {
+      const r = await parseFeed(junk, 'https://f.example/rss');
+      expect(r.fatal?.code).toBe('FEED_PARSE_FAILED');
+    }
+  });
+});

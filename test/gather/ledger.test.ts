@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DigestError } from '../../src/errors.js';
+import { canonicalUrl, emptyLedger, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
+import { gather, markIssued, type FeedFetcher } from '../../src/gather/index.js';
+import type { Config } from '../../src/model.js';
+import { rss, testConfig } from './helpers.js';
+
+describe('canonicalUrl', () => {
+  it.each([
+    ['https://Example.ORG/Post/?utm_source=x&utm_medium=y#frag', 'https://example.org/Post'],
+    ['https://example.org/post?fbclid=1&gclid=2&ref=hn&b=2&a=1', 'https://example.org/post?a=1&b=2'],
+    ['https://user:pw@example.org:443/', 'https://example.org'],
+    ['http://example.org:8080/a//', 'http://example.org:8080/a'],
+    ['  https://example.org/p  ', 'https://example.org/p'],
+    ['javascript:alert(1)', null],
+    ['not a url', null],
+  ])('%s → %s', (raw, expected) => {
+    expect(canonicalUrl(raw)).toBe(expected);
+  });
+});
+
+describe('seen.json', () => {
+  it('a missing file is an empty ledger', async () => {
+    expect(await readSeenLedger(mkdtempSync(path.join(tmpdir(), 'dd-l-')))).toEqual(emptyLedger());
+  });
+
+  it('round-trips with sorted keys and leaves no temporary file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dd-l-'));
+    const ledger: SeenLedger = {
+      version: 1,
+      feeds: { zeta: { etag: null, lastModified: null, lastSuccess: null, consecutiveFailures: 0, lastError: null }, alpha: { etag: '"x"', lastModified: null, lastSuccess: '2026-01-01T00:00:00.000Z', consecutiveFailures: 0, lastError: null } },
+      entries: { bbb: { key: 'url:b', firstSeen: '2026-01-01T00:00:00.000Z', issueId: null, contentHash: 'h', urls: ['https://b'], guid: null }, aaa: { key: 'url:a', firstSeen: '2026-01-01T00:00:00.000Z', issueId: 'i1', contentHash: 'h2', urls: [], guid: 'g' } },
+    };
+    await writeSeenLedger(dir, ledger);
+    const text = readFileSync(path.join(dir, 'seen.json'), 'utf8');
+    expect(text.indexOf('"aaa"')).toBeLessThan(text.indexOf('"bbb"'));
+    expect(text.indexOf('"alpha"')).toBeLessThan(text.indexOf('"zeta"'));
+    expect(text.indexOf('"entries"')).toBeLessThan(text.indexOf('"feeds"'));
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(readdirSync(dir)).toEqual(['seen.json']);
+    expect(await readSeenLedger(dir)).toEqual(ledger);
+    // Writing the same ledger twice gives the same bytes (small git diffs).
+    await writeSeenLedger(dir, await readSeenLedger(dir));
+    expect(readFileSync(path.join(dir, 'seen.json'), 'utf8')).toBe(text);
+  });
+
+  it.each([
+    ['{"version":1,"entries":{},', /not valid JSON/],
+    ['[]', /not a JSON object/],
+    ['{"version":2,"entries":{},"feeds":{}}', /version 2/],
+    ['{"version":1,"entries":{"x":{"key":1}},"feeds":{}}', /entry "x"/],
+  ])('a corrupt file is LEDGER_CORRUPT naming the file: %s', async (content, message) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dd-l-'));
+    writeFileSync(path.join(dir, 'seen.json'), content);
+    const err = await readSeenLedger(dir).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DigestError);
+    expect((err as DigestError).code).toBe('LEDGER_CORRUPT');
+    expect((err as DigestError).origin).toContain(path.join(dir, 'seen.json'));
+    expect((err as DigestError).message).toMatch(message);
+  });
+});
+
+describe('ledger identity', () => {
+  const NOW = new Date('2026-11-30T08:00:00Z');
+  const url = 'https://f.example/rss';
+  const cfg = { feeds: [{ id: 'f', url, title: 'f', stance: 'neutral', speakers: [], primary: false }], gather: testConfig() } as unknown as Config;
+  const serve = (body: string): FeedFetcher => async (u) => ({ status: 'ok', body, finalUrl: u, etag: null, lastModified: null });
+  const dir = mkdtempSync(path.join(tmpdir(), 'dd-l-'));
+
+  it('an edited item (same link, new text) is known, not new, and its hash is updated', async () => {
+    const v1 = rss([{ title: 'Post', link: 'https://x.example/p', description: 'Original text of the post, long enough to hash.', date: 'Sun, 29 Nov 2026 00:00:00 GMT' }]);
+    const v2 = rss([{ title: 'Post (updated)', link: 'https://x.example/p', description: 'Corrected text of the post, long enough to hash.', date: 'Sun, 29 Nov 2026 00:00:00 GMT' }]);
+    const r1 = await gather({ config: cfg, sourcesDir: dir, ledger: emptyLedger(), now: NOW, fetch: serve(v1) });
+    const issued = markIssued(r1.ledger, r1.gathered.items, 'i1');
+    const r2 = await gather({ config: cfg, sourcesDir: dir, ledger: issued, now: NOW, fetch: serve(v2) });
+    expect(r2.gathered.items).toEqual([]);
+    expect(r2.gathered.known.map((i) => i.title)).toEqual(['Post (updated)']);
+    const entry = r2.ledger.entries[r2.gathered.known[0]!.id]!;
+    expect(entry.issueId).toBe('i1');
+    expect(entry.contentHash).toBe(r2.gathered.known[0]!.contentHash);
+    expect(entry.contentHash).not.toBe(r1.gathered.items[0]!.contentHash);
+  });
+
+  it('markIssued keeps the first issue an item was in', () => {
+    const l = emptyLedger();
+    l.entries.abc = { key: 'url:x', firstSeen: '', issueId: 'first', contentHash: 'h', urls: [], guid: null };
+    const item = { id: 'abc', links: [], contentHash: 'h', guid: null } as never;
+    expect(markIssued(l, [item], 'second').entries.abc!.issueId).toBe('first');
+  });
+});
