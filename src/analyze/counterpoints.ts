@@ -1,0 +1,212 @@
+import type { Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
+import { splitLines, splitSentences, tokenize, type Span } from './paragraphs.js';
+import { stanceOf } from './stance.js';
+import type { ThemeMatcher } from './themes.js';
+
+/**
+ * For each key claim, the strongest passage from another voice that argues against it. "Argues against"
+ * is read from the passage itself (negation, contrast, words of critique) while "about the same thing" is
+ * read from the passage with the two sentences before it, because an attack often follows a sentence
+ * that sets the claim up. A passage that mostly repeats the claim's own words is a restatement, not an
+ * answer, even when it comes from a critic.
+ */
+
+/** A sentence some voice says: the author of a page, a transcript turn's speaker, or a quoted speaker. */
+export interface Passage extends Span {
+  itemId: string;
+  source: string;
+  url: string | null;
+  /** The speaker id, or null when it is an unnamed author or questioner. */
+  speaker: string | null;
+  /** Identifies the voice even when speaker is null (so "Q" of one item differs from the quote's speaker). */
+  voice: string;
+  text: string;
+  /** The two sentences before it in the same paragraph or turn (for topic, not for display). */
+  context: string;
+  /** True when the sentence is inside quotation marks (someone's quoted words). */
+  quoted: boolean;
+}
+
+const CRITIQUE = [
+  "n't", 'not', 'no', 'never', 'but', 'yet', 'however', 'wrong', 'mistake', 'mistaken', 'naive', 'myth', 'mirage',
+  'fail', 'fails', 'failure', 'dead', 'absurd', 'nonsense', 'nonsensical', 'predictable', 'predicted', 'illusion', 'hype',
+  'theology', 'unfalsifiable', 'overfitting', 'goodhart', 'misleading', 'oversold', 'ignore', 'circular', 'premise',
+  'mystery', 'magic', 'magical', 'rather', 'instead', 'problem', 'misunderstanding', 'erroneous', 'doubt', 'skeptic',
+  'skeptics', 'wishful', 'pretend', 'claiming', 'dismiss', 'contrary', 'flawed', 'overstated', 'unlikely', 'impossible',
+];
+const CRITIQUE_SET = new Set(CRITIQUE);
+
+const STOP = new Set(
+  'the a an and or of to in on at for with by from as is are was were be been being it its this that these those he she they we you i his her their our your my me him them us not no but so if then than there here what which who whom whose when where why how all any some more most much many such very just also only even can could would should will may might do does did done have has had having about into over under up down out again further once both each few other own same too s t don now one two first second like get got make made way thing things really actually kind lot going say says said think'.split(
+    ' ',
+  ),
+);
+
+function contentWords(text: string): string[] {
+  return tokenize(text)
+    .map((t) => t.norm.replace(/'s$/, ''))
+    .filter((w) => w.length > 2 && !STOP.has(w) && !/^\d+$/.test(w));
+}
+
+export function critiqueHits(text: string): string[] {
+  const hits: string[] = [];
+  for (const t of tokenize(text)) {
+    if (CRITIQUE_SET.has(t.norm)) hits.push(t.norm);
+    else if (t.norm.endsWith("n't")) hits.push("n't");
+  }
+  return hits;
+}
+
+/** Share of the passage's content words that come from the claim: high means it restates the claim. */
+export function restatementShare(passage: string, claim: string): number {
+  const p = contentWords(passage);
+  if (p.length === 0) return 0;
+  const c = new Set(contentWords(claim));
+  return p.filter((w) => c.has(w)).length / p.length;
+}
+
+export interface PassageVoice {
+  /** Spans of quotes (marks or turns) in one item with the voice speaking inside them. */
+  spans: { start: number; end: number; speaker: string | null; voice: string; form: 'marks' | 'turn' | 'other' }[];
+  /** The voice of the item's own unquoted text. */
+  author: { speaker: string | null; voice: string };
+  /** Offsets where a turn's words start (after the label), so a sentence never includes "Name: ". */
+  turnStarts: Map<number, number>;
+}
+
+export function buildPassages(
+  item: { id: string; origin: string; url: string | null; text: string },
+  voices: PassageVoice,
+): Passage[] {
+  const out: Passage[] = [];
+  const { text } = item;
+  for (const line of splitLines(text)) {
+    const from = voices.turnStarts.get(line.start) ?? line.start;
+    if (from >= line.end) continue;
+    const sents = splitSentences(text, from, line.end);
+    sents.forEach((s, k) => {
+      // The innermost span holding the sentence decides its voice.
+      let voice = { speaker: voices.author.speaker, voice: voices.author.voice, quoted: false };
+      let size = Infinity;
+      for (const v of voices.spans) {
+        if (v.start <= s.start && v.end >= s.end && v.end - v.start < size) {
+          size = v.end - v.start;
+          voice = { speaker: v.speaker, voice: v.voice, quoted: v.form === 'marks' };
+        }
+      }
+      const ctx = sents
+        .slice(Math.max(0, k - 2), k)
+        .map((c) => text.slice(c.start, c.end))
+        .join(' ');
+      out.push({
+        itemId: item.id,
+        source: item.origin,
+        url: item.url,
+        start: s.start,
+        end: s.end,
+        speaker: voice.speaker,
+        voice: voice.voice,
+        text: text.slice(s.start, s.end),
+        context: ctx,
+        quoted: voice.quoted,
+      });
+    });
+  }
+  return out;
+}
+
+interface Vec {
+  w: Map<string, number>;
+  norm: number;
+}
+
+export interface CounterpointOptions {
+  themes: ThemeConfig[];
+  speakers: SpeakerConfig[];
+  matcher: ThemeMatcher;
+  threshold: number;
+}
+
+export function pairCounterpoints(
+  claims: Quote[],
+  claimVoices: Map<string, string>,
+  passages: Passage[],
+  opts: CounterpointOptions,
+): Counterpoint[] {
+  const df = new Map<string, number>();
+  const words = passages.map((p) => contentWords(p.text));
+  for (const ws of words) for (const w of new Set(ws)) df.set(w, (df.get(w) ?? 0) + 1);
+  const n = passages.length + 1;
+  const vec = (ws: string[]): Vec => {
+    const w = new Map<string, number>();
+    for (const x of ws) w.set(x, (w.get(x) ?? 0) + Math.log(n / (1 + (df.get(x) ?? 0))) + 0.5);
+    let s = 0;
+    for (const v of w.values()) s += v * v;
+    return { w, norm: Math.sqrt(s) || 1 };
+  };
+  const cos = (a: Vec, b: Vec) => {
+    let s = 0;
+    for (const [k, v] of a.w) s += v * (b.w.get(k) ?? 0);
+    return s / (a.norm * b.norm);
+  };
+  const speakerOf = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id) ?? null : null);
+  const passageVecs = passages.map((p) => vec([...contentWords(p.text), ...contentWords(p.context)]));
+  const passageStances: Stance[] = passages.map((p) =>
+    stanceOf({ text: p.text, speakerStance: speakerOf(p.speaker)?.stance ?? null, sourceStance: null }),
+  );
+  const out: Counterpoint[] = [];
+  for (const q of claims) {
+    const qv = vec(contentWords(q.text));
+    const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
+    let best: { i: number; score: number; hits: string[] } | null = null;
+    passages.forEach((p, i) => {
+      if (p.voice === qVoice || (q.speaker !== null && p.speaker === q.speaker)) return;
+      if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) return;
+      if (p.text.length < 25) return;
+      const hits = critiqueHits(p.text);
+      if (hits.length === 0) return;
+      if (restatementShare(p.text, q.text) >= 0.45) return;
+      const rel = cos(qv, passageVecs[i]!);
+      if (rel <= 0.05) return;
+      const strength = Math.min(1, hits.length / 3);
+      const pStance = passageStances[i]!;
+      const stanceFactor = pStance === q.stance ? 0.7 : pStance === 'neutral' || q.stance === 'neutral' ? 0.85 : 1;
+      // An answer usually follows the claim it answers, in the same piece.
+      const sameItem = q.citations.find((c) => c.itemId === p.itemId);
+      const proximity = sameItem ? (p.start >= sameItem.end && p.start - sameItem.end < 4000 ? 1.3 : 1) : 0.85;
+      const quotedPenalty = p.quoted ? 0.7 : 1;
+      const score = rel * (0.35 + 0.65 * strength) * stanceFactor * proximity * quotedPenalty;
+      if (!best || score > best.score) best = { i, score, hits };
+    });
+    if (!best) continue;
+    const found: { i: number; score: number; hits: string[] } = best;
+    const confidence = Math.min(1, Math.round((found.score / 0.3) * 100) / 100);
+    if (confidence < opts.threshold) continue;
+    const p = passages[found.i]!;
+    out.push({
+      quoteId: q.id,
+      counterQuoteId: null,
+      text: p.text,
+      speaker: p.speaker,
+      source: p.source,
+      itemId: p.itemId,
+      url: p.url,
+      start: p.start,
+      end: p.end,
+      stance: passageStances[found.i]!,
+      confidence,
+      reason: describe(q, p, passageStances[found.i]!, found.hits, opts),
+    });
+  }
+  return out;
+}
+
+function describe(q: Quote, p: Passage, pStance: Stance, hits: string[], opts: CounterpointOptions): string {
+  const name = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id)?.name ?? id : null);
+  const who = name(p.speaker) ?? 'The source';
+  const theme = opts.themes.find((t) => t.id === q.themes[0]);
+  const about = theme ? ` on ${theme.title.toLowerCase()}` : '';
+  const sides = pStance !== q.stance && pStance !== 'neutral' ? ` from the ${pStance} side` : '';
+  const words = [...new Set(hits)].slice(0, 3).map((h) => `“${h}”`).join(', ');
+  return `${who} disputes ${name(q.speaker) ?? 'this claim'}${about}${sides}; the passage pushes back (${words}).`;
+}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { AnalyzeConfig, Analysis, Citation, Quote, SourceItem, SpeakerConfig, ThemeConfig } from '../model.js';
+import { pairCounterpoints, buildPassages, type PassageVoice } from './counterpoints.js';
+import { groupQuotes, type DedupeCandidate } from './dedupe.js';
+import { splitLines, tokenize } from './paragraphs.js';
+import { findQuotes, type RawQuote } from './quotes.js';
+import { scoreQuote } from './rank.js';
+import { attribute, buildSpeakerIndex, type Attribution, type Mention } from './speakers.js';
+import { stanceOf } from './stance.js';
+import { buildThemeMatcher, themesFor } from './themes.js';
+
+export { selectQuotes } from './rank.js';
+
+export interface AnalyzeOptions {
+  themes: ThemeConfig[];
+  speakers: SpeakerConfig[];
+  analyze: AnalyzeConfig;
+  /** Items from earlier issues: they corroborate and answer, but quotes are only reported from `items`. */
+  known?: SourceItem[];
+}
+
+interface Found {
+  item: SourceItem;
+  raw: RawQuote;
+  attribution: Attribution;
+  themes: string[];
+  themeHits: number;
+  known: boolean;
+}
+
+/** Stable id from the quote's words, so anchors survive whitespace and punctuation edits. */
+function quoteId(text: string): string {
+  const words = tokenize(text).map((t) => t.norm).join(' ');
+  return 'q-' + createHash('sha256').update(words).digest('hex').slice(0, 12);
+}
+
+/**
+ * Quotes, speakers, themes, stance, corroboration and counterpoints for a batch of items. Pure: no I/O, no
+ * clock. Every quote's text is the exact slice of its item's text; one that is not is dropped, never shown.
+ */
+export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
+  const known = (opts.known ?? []).filter((k) => !items.some((i) => i.id === k.id));
+  const all = [...items, ...known];
+  const index = buildSpeakerIndex(opts.speakers);
+  const matcher = buildThemeMatcher(opts.themes);
+  const knownLabel = (label: string) => index.resolve(label) !== null;
+
+  const found: Found[] = [];
+  const voicesByItem = new Map<string, PassageVoice>();
+  for (const item of all) {
+    const text = item.text;
+    const raws = findQuotes(text, knownLabel);
+    const labelRanges = raws.filter((r) => r.form === 'turn').map((r) => ({ start: text.lastIndexOf('\n', r.start - 1) + 1, end: r.start }));
+    const mentions: Mention[] = index.mentions(text).filter((m) => !labelRanges.some((l) => m.start >= l.start && m.end <= l.end));
+    const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);
+    const done = new Map<number, Attribution>();
+    const lines = splitLines(text);
+    const voices: PassageVoice = {
+      spans: [],
+      author: { speaker: null, voice: `author:${item.id}` },
+      turnStarts: new Map(),
+    };
+    raws.forEach((raw, qi) => {
+      const attribution = attribute(qi, { text, item, quotes: raws, index, done, mentions, titleSpeakers });
+      done.set(qi, attribution);
+      const quoteText = text.slice(raw.start, raw.end);
+      const lineIdx = lines.findIndex((l) => l.end >= raw.start);
+      const context = lines
+        .slice(Math.max(0, lineIdx - 2), lineIdx + 1)
+        .map((l) => text.slice(l.start, l.end))
+        .join('\n');
+      const themes = themesFor(matcher, quoteText, context);
+      const themeHits = [...matcher.score(quoteText).values()].reduce((a, b) => a + b, 0);
+      found.push({ item, raw, attribution, themes, themeHits, known: item !== items.find((i) => i.id === item.id) });
+      if (raw.form === 'turn') {
+        const lineStart = text.lastIndexOf('\n', raw.start - 1) + 1;
+        voices.turnStarts.set(lineStart, raw.start);
+      }
+      const voice = attribution.speaker ?? (raw.form === 'turn' ? `turn:${item.id}:${raw.label}` : `quote:${item.id}:${raw.start}`);
+      voices.spans.push({ start: raw.start, end: raw.end, speaker: attribution.speaker, voice, form: raw.form === 'marks' ? 'marks' : raw.form === 'turn' ? 'turn' : 'other' });
+    });
+    voicesByItem.set(item.id, voices);
+  }
+
+  const cands: DedupeCandidate[] = found.map((f) => ({
+    itemId: f.item.id,
+    sourceId: f.item.sourceId,
+    primary: f.item.primary,
+    known: f.known,
+    fragment: f.raw.kind === 'fragment',
+    start: f.raw.start,
+    end: f.raw.end,
+    text: f.item.text.slice(f.raw.start, f.raw.end),
+  }));
+  const primaries = all.filter((i) => i.primary).map((i) => ({ itemId: i.id, sourceId: i.sourceId, text: i.text }));
+  const groups = groupQuotes(cands, primaries);
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const cite = (itemId: string, start: number, end: number): Citation | null => {
+    const it = byId.get(itemId);
+    if (!it || start < 0 || end > it.text.length || start >= end) return null;
+    return { itemId, source: it.origin, url: it.url, title: it.title, start, end };
+  };
+
+  const quotes: Quote[] = [];
+  const claimVoices = new Map<string, string>();
+  const usedIds = new Map<string, number>();
+  for (const g of groups) {
+    const main = found[g.members[0]!]!;
+    const text = main.item.text.slice(main.raw.start, main.raw.end);
+    // Invariant: the shown words are the item's own characters at the cited offsets.
+    if (text !== cands[g.members[0]!]!.text || text.length === 0) continue;
+    const best = g.members
+      .map((m) => found[m]!)
+      .reduce((a, b) => (b.attribution.confidence > a.attribution.confidence && b.attribution.speaker !== null ? b : a), main);
+    const attribution = best.attribution.speaker !== null ? best.attribution : main.attribution;
+    const speaker = attribution.confidence >= opts.analyze.attributionThreshold ? attribution.speaker : null;
+    const citations: Citation[] = [];
+    const seen = new Set<string>();
+    for (const m of g.members) {
+      const c = cands[m]!;
+      const ct = cite(c.itemId, c.start, c.end);
+      const k = `${c.itemId}:${c.start}:${c.end}`;
+      if (ct && !seen.has(k) && byId.get(c.itemId)!.text.slice(ct.start, ct.end) === c.text) {
+        seen.add(k);
+        citations.push(ct);
+      }
+    }
+    for (const p of g.primaryCitations) {
+      const ct = cite(p.itemId, p.start, p.end);
+      if (ct) citations.push(ct);
+    }
+    let id = quoteId(text);
+    const n = usedIds.get(id) ?? 0;
+    usedIds.set(id, n + 1);
+    if (n > 0) id = `${id}-${n + 1}`;
+    const themes = main.themes.length > 0 ? main.themes : [...new Set(g.members.flatMap((m) => found[m]!.themes))];
+    const speakerCfg = speaker ? opts.speakers.find((s) => s.id === speaker) : undefined;
+    const stance = stanceOf({ text, speakerStance: speakerCfg?.stance ?? null, sourceStance: main.item.stance });
+    const q: Omit<Quote, 'score'> = {
+      id,
+      text,
+      speaker,
+      attribution: { method: attribution.method, confidence: Math.round(attribution.confidence * 100) / 100 },
+      source: main.item.origin,
+      itemId: main.item.id,
+      url: main.item.url,
+      start: main.raw.start,
+      end: main.raw.end,
+      kind: main.raw.kind,
+      themes,
+      stance,
+      status: g.status,
+      citations,
+    };
+    quotes.push({ ...q, score: scoreQuote(q, opts.speakers, main.themeHits) });
+    claimVoices.set(
+      id,
+      speaker ?? (main.raw.form === 'turn' ? `turn:${main.item.id}:${main.raw.label}` : `quote:${main.item.id}:${main.raw.start}`),
+    );
+  }
+  quotes.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+
+  const passages = all.flatMap((it) => buildPassages(it, voicesByItem.get(it.id)!));
+  const claims = quotes.filter((q) => q.kind !== 'fragment');
+  const counterpoints = pairCounterpoints(claims, claimVoices, passages, {
+    themes: opts.themes,
+    speakers: opts.speakers,
+    matcher,
+    threshold: opts.analyze.counterpointThreshold,
+  }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
+  for (const c of counterpoints) {
+    const twin = quotes.find((q) => q.citations.some((ct) => ct.itemId === c.itemId && ct.start === c.start && ct.end === c.end));
+    if (twin) c.counterQuoteId = twin.id;
+  }
+
+  const tokens = items.reduce((n, it) => n + tokenize(it.text).length, 0);
+  return { quotes, counterpoints, tokens };
+}
+
+/** The `digest analyze --json` contract. */
+export function analysisToJson(analysis: Analysis, items: SourceItem[]) {
+  const quoteText = new Map(analysis.quotes.map((q) => [q.id, q.text]));
+  void items;
+  return {
+    quotes: analysis.quotes.map((q) => ({
+      id: q.id,
+      text: q.text,
+      speaker: q.speaker,
+      source: q.source,
+      start: q.start,
+      end: q.end,
+      kind: q.kind,
+      status: q.status,
+      themes: q.themes,
+      stance: q.stance,
+      attribution: q.attribution,
+      citations: q.citations,
+    })),
+    counterpoints: analysis.counterpoints.map((c) => ({
+      quoteId: c.quoteId,
+      quote: quoteText.get(c.quoteId) ?? '',
+      text: c.text,
+      speaker: c.speaker,
+      source: c.source,
+      start: c.start,
+      end: c.end,
+      reason: c.reason,
+      confidence: c.confidence,
+    })),
+  };
+}

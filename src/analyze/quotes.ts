@@ -1,0 +1,263 @@
+import type { QuoteKind } from '../model.js';
+import { countWords, splitLines, trimSpan, type Span } from './paragraphs.js';
+
+/**
+ * Finding quoted spans in plain text. Every span is an offset pair into the text; nothing is rewritten.
+ *
+ * Forms: quotation marks (curly or straight, nested, broken pairs like “…“, unclosed marks that carry a
+ * quote over several paragraphs), transcript turns (`Name:`, `Q:`, `SPEAKER 2:`, `[00:12:34] Name:`),
+ * Markdown block quotes, and a paragraph followed by a `— Name` line.
+ */
+
+export type QuoteForm = 'marks' | 'turn' | 'blockquote' | 'dash-line';
+
+export interface RawQuote extends Span {
+  form: QuoteForm;
+  /** Index of the enclosing quote in the returned array (a quote inside a quote or inside a turn). */
+  parent: number | null;
+  /** Turn label ("Sutskever", "Q", "SPEAKER 2") or the name on a `— Name` line/after the closing mark. */
+  label: string | null;
+  kind: QuoteKind;
+  words: number;
+}
+
+const DOUBLE_OPEN = new Set(['“', '„', '«']);
+const DOUBLE_CLOSE = new Set(['”', '»']);
+const QUOTE_CHARS = '“”„«»"‘’\'';
+
+function isOpenerContext(prev: string | undefined): boolean {
+  return prev === undefined || /[\s(\[{—–\-/:;>*_]/.test(prev) || QUOTE_CHARS.includes(prev);
+}
+function isCloserContext(next: string | undefined): boolean {
+  return next === undefined || /[\s.,;:!?)\]}…—–\-*_]/.test(next) || QUOTE_CHARS.includes(next);
+}
+const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+
+interface Open {
+  family: 'double' | 'single';
+  contentStart: number;
+  id: number;
+}
+
+interface MarkPair extends Span {
+  id: number;
+  parentId: number | null;
+}
+
+/** Pair quotation marks by context (a mark after a space and before a word opens; one before a space closes). */
+export function pairMarks(text: string): MarkPair[] {
+  const out: MarkPair[] = [];
+  const stack: Open[] = [];
+  const skip = new Set<number>();
+  let nextId = 0;
+  const hasOpen = (family: 'double' | 'single') => stack.some((o) => o.family === family);
+  const close = (family: 'double' | 'single', at: number) => {
+    while (stack.length > 0) {
+      const o = stack.pop()!;
+      if (o.family !== family) continue; // an unclosed inner quote of the other family is dropped
+      const parent = stack.length > 0 ? stack[stack.length - 1]!.id : null;
+      out.push({ start: o.contentStart, end: at, id: o.id, parentId: parent });
+      return;
+    }
+  };
+  const open = (family: 'double' | 'single', at: number) => stack.push({ family, contentStart: at + 1, id: nextId++ });
+
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      if (stack.length === 0) continue;
+      // A quote running over several paragraphs: each new paragraph starts with an opening mark again.
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      const first = text[j];
+      const bottom = stack[0]!;
+      const reopens = first !== undefined && (bottom.family === 'double' ? DOUBLE_OPEN.has(first) || first === '"' : first === '‘' || first === "'");
+      if (reopens && stack.length === 1 && !closesOnSameLine(text, j)) {
+        skip.add(j);
+      } else {
+        stack.length = 0; // unclosed at the paragraph's end: not a quote we can trust
+      }
+      continue;
+    }
+    if (!QUOTE_CHARS.includes(c) || skip.has(i)) continue;
+    const prev = i > 0 ? text[i - 1] : undefined;
+    const next = text[i + 1];
+    const nextIsSpace = next === undefined || /\s/.test(next);
+    if (DOUBLE_CLOSE.has(c)) {
+      if (hasOpen('double')) close('double', i);
+      else if (isOpenerContext(prev) && !nextIsSpace) open('double', i);
+    } else if (DOUBLE_OPEN.has(c)) {
+      if (isOpenerContext(prev) && !nextIsSpace) open('double', i);
+      else if (hasOpen('double')) close('double', i); // the "…“" typo: an opening mark used to close
+    } else if (c === '"') {
+      const looksOpening = isOpenerContext(prev) && !nextIsSpace;
+      if (hasOpen('double') && (!looksOpening || (!isWordChar(next) && isCloserContext(next)))) close('double', i);
+      else if (looksOpening) open('double', i);
+      else if (hasOpen('double')) close('double', i);
+    } else if (c === '‘') {
+      if (isOpenerContext(prev) && !nextIsSpace) open('single', i);
+    } else if (c === '’' || c === "'") {
+      // An apostrophe sits between letters ("don’t") or after a plural ("students’ "): only close an open quote.
+      if (hasOpen('single') && !isWordChar(next) && !(prev !== undefined && /\s/.test(prev))) close('single', i);
+      else if (c === "'" && isOpenerContext(prev) && isWordChar(next)) open('single', i);
+    }
+  }
+  return out;
+}
+
+/** True when the line at `from` is a complete quote by itself (so it is a new quote, not a continuation). */
+function closesOnSameLine(text: string, from: number): boolean {
+  const eol = text.indexOf('\n', from);
+  const line = text.slice(from + 1, eol === -1 ? text.length : eol);
+  return /[”"][\s.,;:!?)]*$/.test(line.trimEnd()) && !/^[^”"]*$/.test(line);
+}
+
+const GENERIC_LABELS = /^(?:Q|A|Question|Answer|Host|Guest|Interviewer|Interviewee|Moderator|SPEAKER[ _]?\d+|Speaker \d+)$/;
+const NOT_LABELS = /^(?:Note|Notes|Summary|Update|Edit|Source|Sources|Title|Description|Date|Labels|Tags|Link|Links|Transcript|Warning|Tip|Example|Step \d+|Part \d+|Chapter \d+|TL;?DR|PS|P\.S\.|Disclaimer|Posted|Published|Updated|By)$/i;
+const TURN_RE =
+  /^([ \t]*(?:[[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}[\])]?[ \t]*)?(?:\*\*)?)([A-Z][\p{L}.'’\- ]{0,40}?|SPEAKER[ _]?\d+|Speaker \d+)((?:\*\*)?[ \t]*(?:[[(](?:\d{1,2}:)?\d{1,2}:\d{2}[\])])?(?:\*\*)?:(?:\*\*)?[ \t]+)(?=\S)/u;
+
+interface TurnLine {
+  line: Span;
+  label: string;
+  contentStart: number;
+}
+
+/** Lines that open a transcript turn. `knownLabel` says whether a label names a known speaker. */
+export function findTurnLines(text: string, knownLabel: (label: string) => boolean): TurnLine[] {
+  const candidates: TurnLine[] = [];
+  for (const line of splitLines(text)) {
+    const m = TURN_RE.exec(text.slice(line.start, line.end));
+    if (!m) continue;
+    const label = m[2]!.trim();
+    if (NOT_LABELS.test(label) || label.split(/\s+/).length > 4) continue;
+    if (!label.split(/\s+/).every((w) => /^[A-Z0-9]/.test(w))) continue;
+    candidates.push({ line, label, contentStart: line.start + m[0].length });
+  }
+  const counts = new Map<string, number>();
+  for (const c of candidates) counts.set(c.label, (counts.get(c.label) ?? 0) + 1);
+  const accepted = candidates.filter((c) => GENERIC_LABELS.test(c.label) || knownLabel(c.label) || (counts.get(c.label) ?? 0) >= 2);
+  // One "Name: text" line alone is more likely a heading or a definition than a transcript.
+  return accepted.length >= 2 ? accepted : [];
+}
+
+const DASH_LINE = /^[ \t]*(?:—|–|―|--|-)[ \t]*([A-Z][^\n]{1,100})$/u;
+
+/** The name in "— Alan Turing in his 1950 paper" or "-- Gary Marcus, NYU": words before a comma/paren/"in". */
+export function nameFromAttribution(s: string): string | null {
+  const cut = s.split(/[,(;:]| in | on | at | from | via | writing | quoted /)[0]!.trim().replace(/[.\s]+$/, '');
+  if (!cut || cut.split(/\s+/).length > 5) return null;
+  if (!/^[A-Z]/.test(cut)) return null;
+  return cut;
+}
+
+function wordKind(words: number, nested: boolean): QuoteKind {
+  if (nested) return words >= 5 ? 'quote-of-quote' : 'fragment';
+  return words >= 8 ? 'direct' : 'fragment';
+}
+
+/** All quoted spans of a text, outer ones before the ones they contain. */
+export function findQuotes(text: string, knownLabel: (label: string) => boolean = () => false): RawQuote[] {
+  const blocks: { span: Span; form: QuoteForm; label: string | null }[] = [];
+  const lines = splitLines(text);
+
+  // Transcript turns: from after the label to the next turn or blank line.
+  const turns = findTurnLines(text, knownLabel);
+  const turnStarts = new Set(turns.map((t) => t.line.start));
+  for (const t of turns) {
+    let end = t.line.end;
+    let idx = lines.findIndex((l) => l.start === t.line.start);
+    for (let k = idx + 1; k < lines.length; k++) {
+      const l = lines[k]!;
+      if (turnStarts.has(l.start) || text.slice(l.start, l.end).trim() === '') break;
+      end = l.end;
+    }
+    const span = trimSpan(text, t.contentStart, end);
+    if (span.end > span.start) blocks.push({ span, form: 'turn', label: t.label });
+  }
+
+  // Markdown block quotes: consecutive "> " lines.
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k]!;
+    const m = /^[ \t]*>[ \t]?/.exec(text.slice(l.start, l.end));
+    if (!m) continue;
+    let last = k;
+    while (last + 1 < lines.length && /^[ \t]*>/.test(text.slice(lines[last + 1]!.start, lines[last + 1]!.end))) last++;
+    const span = trimSpan(text, l.start + m[0].length, lines[last]!.end);
+    if (span.end > span.start) blocks.push({ span, form: 'blockquote', label: null });
+    k = last;
+  }
+
+  const pairs = pairMarks(text);
+
+  // A paragraph followed by a "— Name" line. A single hyphen is also a list bullet, so it counts only when
+  // the paragraph above is not a list item itself.
+  for (let k = 1; k < lines.length; k++) {
+    const l = lines[k]!;
+    const lineText = text.slice(l.start, l.end);
+    const m = DASH_LINE.exec(lineText);
+    if (!m) continue;
+    const name = nameFromAttribution(m[1]!);
+    if (!name) continue;
+    let p = k - 1;
+    while (p >= 0 && text.slice(lines[p]!.start, lines[p]!.end).trim() === '') p--;
+    if (p < 0) continue;
+    const prevText = text.slice(lines[p]!.start, lines[p]!.end);
+    if (/^\s*-\s/.test(lineText) && /^\s*(?:[-*•]|\d+\.)\s/.test(prevText)) continue;
+    let first = p;
+    while (first > 0 && text.slice(lines[first - 1]!.start, lines[first - 1]!.end).trim() !== '') first--;
+    let span = trimSpan(text, lines[first]!.start, lines[p]!.end);
+    const bq = /^>[ \t]?/.exec(text.slice(span.start, span.end));
+    if (bq) span = trimSpan(text, span.start + bq[0].length, span.end);
+    // When the paragraph is one quotation in marks, the marks' quote is the span; the dash names its speaker.
+    const whole = pairs.find((q) => q.start - 1 <= span.start + 1 && q.end + 1 >= span.end - 1 && q.parentId === null);
+    if (whole) continue;
+    const existing = blocks.find((b) => b.span.start === span.start && b.span.end === span.end);
+    if (existing) existing.label = existing.label ?? name;
+    else blocks.push({ span, form: 'dash-line', label: name });
+  }
+
+  const out: RawQuote[] = [];
+  blocks.sort((a, b) => a.span.start - b.span.start || b.span.end - a.span.end);
+  const enclosing = (s: Span): number | null => {
+    let best: number | null = null;
+    for (let i = 0; i < out.length; i++) {
+      const q = out[i]!;
+      if (q.start <= s.start && q.end >= s.end && !(q.start === s.start && q.end === s.end)) {
+        if (best === null || q.end - q.start < out[best]!.end - out[best]!.start) best = i;
+      }
+    }
+    return best;
+  };
+  for (const b of blocks) {
+    const words = countWords(text.slice(b.span.start, b.span.end));
+    const parent = enclosing(b.span);
+    out.push({ ...b.span, form: b.form, parent, label: b.label, kind: wordKind(words, false), words });
+  }
+
+  const byId = new Map<number, number>();
+  const sortedPairs = [...pairs].sort((a, b) => a.start - b.start || b.end - a.end);
+  for (const p of sortedPairs) {
+    const span = trimSpan(text, p.start, p.end);
+    if (span.end <= span.start) continue;
+    const body = text.slice(span.start, span.end);
+    if (!/[\p{L}\p{N}]/u.test(body)) continue;
+    const words = countWords(body);
+    let parent: number | null = p.parentId !== null ? (byId.get(p.parentId) ?? null) : null;
+    if (parent === null) parent = enclosing(span);
+    // A whole turn or block quote wrapped in marks is the same quote, not a quote inside it.
+    if (parent !== null && out[parent]!.form !== 'marks') {
+      const par = out[parent]!;
+      if (span.start - par.start <= 1 && par.end - span.end <= 2) {
+        byId.set(p.id, parent);
+        continue;
+      }
+    }
+    const after = text.slice(p.end + 1, text.indexOf('\n', p.end + 1) === -1 ? text.length : text.indexOf('\n', p.end + 1));
+    const dash = /^\s*(?:—|–|―|--|-)\s*([A-Z].*)$/u.exec(after);
+    const label = dash ? nameFromAttribution(dash[1]!) : null;
+    byId.set(p.id, out.length);
+    out.push({ ...span, form: 'marks', parent, label, kind: wordKind(words, parent !== null), words });
+  }
+  return out;
+}

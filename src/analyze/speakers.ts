@@ -1,0 +1,278 @@
+import type { AttributionMethod, SpeakerConfig, SourceItem } from '../model.js';
+import { splitSentences, type Span } from './paragraphs.js';
+import type { RawQuote } from './quotes.js';
+
+/**
+ * Who said a quote. Passes run in order of trust — label > dash > verb+name > verb+pronoun > the item's
+ * declared speaker — and the first that fires decides, with a confidence the caller compares against
+ * analyze.attributionThreshold. An explicit attribution to someone not in speakers.yaml (a dash naming
+ * Alan Turing) stops the later passes: we know it is not the declared speaker, so the answer is null.
+ */
+
+export interface Attribution {
+  speaker: string | null;
+  method: AttributionMethod;
+  confidence: number;
+}
+
+export interface SpeakerIndex {
+  speakers: SpeakerConfig[];
+  /** Resolve a name as written ("Sutsekver", "Le Cun", "Ilya Sutskever's") to a speaker id. */
+  resolve(name: string): string | null;
+  /** Every mention of a known speaker in text[start, end). */
+  mentions(text: string, start?: number, end?: number): Mention[];
+}
+
+export interface Mention extends Span {
+  speaker: string;
+}
+
+function fold(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[’']s$/, '')
+    .replace(/[^a-z0-9 ]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Damerau–Levenshtein distance ≤ 1 (one typo: swap, drop, add or change a letter). */
+function oneTypo(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function buildSpeakerIndex(speakers: SpeakerConfig[]): SpeakerIndex {
+  const exact = new Map<string, string>();
+  const names: { form: string; id: string }[] = [];
+  for (const s of speakers) {
+    for (const n of [s.name, s.id, ...s.aliases]) {
+      const f = fold(n);
+      if (!f) continue;
+      if (!exact.has(f)) exact.set(f, s.id);
+      if (n !== s.id) names.push({ form: n, id: s.id });
+    }
+  }
+  // Long surnames tolerate one typo ("Sutskevr"); short names do not, "Patel" ≠ "Pattel" is too risky.
+  const fuzzy = [...exact.entries()].filter(([f]) => f.length >= 7 && !f.includes(' '));
+  const resolve = (name: string): string | null => {
+    const f = fold(name);
+    if (!f) return null;
+    const hit = exact.get(f);
+    if (hit) return hit;
+    const words = f.split(' ');
+    // "Ilya Sutskever, SSI co-founder" → try the leading words, then each word on its own.
+    for (let n = Math.min(3, words.length); n >= 1; n--) {
+      const h = exact.get(words.slice(0, n).join(' '));
+      if (h) return h;
+    }
+    for (const w of words) {
+      if (w.length < 7) continue;
+      const fz = fuzzy.find(([k]) => oneTypo(k, w));
+      if (fz) return fz[1];
+    }
+    return null;
+  };
+  names.sort((a, b) => b.form.length - a.form.length);
+  const pattern = new RegExp(
+    `(?<![\\p{L}\\p{N}])(?:${names.map((n) => escape(n.form)).join('|')})(?![\\p{L}\\p{N}])`,
+    'gu',
+  );
+  const formToId = new Map(names.map((n) => [n.form.toLowerCase(), n.id]));
+  const surnameRe = /(?<![\p{L}])[A-Z][\p{L}]{6,}(?![\p{L}])/gu;
+  const mentions = (text: string, start = 0, end = text.length): Mention[] => {
+    const out: Mention[] = [];
+    if (names.length === 0) return out;
+    const slice = text.slice(start, end);
+    for (const m of slice.matchAll(pattern)) {
+      const id = formToId.get(m[0].toLowerCase());
+      if (id) out.push({ start: start + m.index!, end: start + m.index! + m[0].length, speaker: id });
+    }
+    // Misspelled surnames ("Sutskevr") that are not in the alias list.
+    for (const m of slice.matchAll(surnameRe)) {
+      const s = start + m.index!;
+      if (out.some((o) => o.start <= s && o.end > s)) continue;
+      const w = fold(m[0]);
+      if (exact.has(w)) continue;
+      const fz = fuzzy.find(([k]) => oneTypo(k, w));
+      if (fz) out.push({ start: s, end: s + m[0].length, speaker: fz[1] });
+    }
+    return out.sort((a, b) => a.start - b.start);
+  };
+  return { speakers, resolve, mentions };
+}
+
+const SPEECH_VERBS =
+  'says|said|say|saying|argues|argued|argue|notes|noted|explains|explained|adds|added|writes|wrote|tells|told|claims|claimed|admits|admitted|calls|called|puts it|put it|asks|asked|suggests|suggested|insists|insisted|warns|warned|recalls|recalled|describes|described|concedes|conceded|concludes|concluded|continues|continued|goes on|went on|replies|replied|responds|responded|answers|answered|declares|declared|observes|observed|remarks|remarked|states|stated|believes|thinks|quips|quipped|frames|framed|reframes|mused|muses|offers|offered|explicitly says|dryly calls|according to';
+const VERB = `(?:${SPEECH_VERBS})`;
+const PRONOUN = '(?:he|she|He|She)';
+
+export interface AttributionContext {
+  text: string;
+  item: SourceItem;
+  quotes: RawQuote[];
+  index: SpeakerIndex;
+  /** Attribution already computed for enclosing quotes (by index into quotes). */
+  done: Map<number, Attribution>;
+  /** Speaker mentions in the whole text, turn labels excluded. */
+  mentions: Mention[];
+  /** Speakers named in the item's title, for items that declare none. */
+  titleSpeakers: string[];
+}
+
+const GENERIC_Q = /^(?:Q|Question|Host|Interviewer|Moderator)$/;
+const GENERIC_A = /^(?:A|Answer|Guest|Interviewee)$/;
+
+function declared(ctx: AttributionContext): Attribution | null {
+  const pick = (ids: string[]): string | null => {
+    const uniq = [...new Set(ids)];
+    const known = uniq.filter((id) => ctx.index.speakers.some((s) => s.id === id));
+    const guests = known.filter((id) => !ctx.index.speakers.find((s) => s.id === id)?.interviewer);
+    if (guests.length === 1) return guests[0]!;
+    if (known.length === 1) return known[0]!;
+    return null;
+  };
+  const d = pick(ctx.item.speakers);
+  if (d) return { speaker: d, method: 'declared', confidence: 0.7 };
+  const t = pick(ctx.titleSpeakers);
+  if (t) return { speaker: t, method: 'declared', confidence: 0.6 };
+  return null;
+}
+
+function labelSpeaker(label: string, ctx: AttributionContext): Attribution {
+  const id = ctx.index.resolve(label);
+  if (id) return { speaker: id, method: 'label', confidence: 0.95 };
+  // Q/A transcripts: map the generic labels onto the declared interviewer and guest when there is one of each.
+  const decl = ctx.item.speakers.map((s) => ctx.index.speakers.find((k) => k.id === s)).filter((s) => s !== undefined);
+  const hosts = decl.filter((s) => s.interviewer);
+  const guests = decl.filter((s) => !s.interviewer);
+  if (GENERIC_Q.test(label) && hosts.length === 1) return { speaker: hosts[0]!.id, method: 'label', confidence: 0.8 };
+  if (GENERIC_A.test(label) && guests.length === 1) return { speaker: guests[0]!.id, method: 'label', confidence: 0.8 };
+  return { speaker: null, method: 'label', confidence: 0.9 };
+}
+
+/** The sentence (or clause run) just before a quote, plus the text after its closing mark up to the sentence end. */
+function around(text: string, q: RawQuote, floor: number): { before: string; beforeStart: number; after: string } {
+  const lineStart = text.lastIndexOf('\n', q.start - 1) + 1;
+  let beforeStart = Math.max(floor, lineStart, q.start - 200);
+  let before = text.slice(beforeStart, q.start);
+  // A quote that starts its line and follows a line ending in ":" is introduced by that line.
+  if (before.replace(/[“”"‘’'\s]/g, '') === '' && lineStart > floor) {
+    const prevEnd = lineStart - 1;
+    const prevText = text.slice(Math.max(floor, prevEnd - 400), prevEnd);
+    if (/:\s*$/.test(prevText)) {
+      const sents = splitSentences(prevText);
+      const last = sents[sents.length - 1];
+      if (last) {
+        beforeStart = Math.max(floor, prevEnd - 400) + last.start;
+        before = text.slice(beforeStart, q.start);
+      }
+    }
+  } else {
+    const sents = splitSentences(before);
+    const last = sents[sents.length - 1];
+    // Keep the last sentence only ("…wall. He says, “" → "He says, “").
+    if (last && sents.length > 1) {
+      beforeStart += last.start;
+      before = text.slice(beforeStart, q.start);
+    }
+  }
+  const eol = text.indexOf('\n', q.end);
+  const lineEnd = eol === -1 ? text.length : eol;
+  const afterRaw = text.slice(q.end, Math.min(lineEnd, q.end + 120));
+  const stop = afterRaw.search(/[.!?](?:\s|$)/);
+  const after = stop === -1 ? afterRaw : afterRaw.slice(0, stop + 1);
+  return { before, beforeStart, after };
+}
+
+function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null): string | null {
+  for (let i = ctx.mentions.length - 1; i >= 0; i--) {
+    const m = ctx.mentions[i]!;
+    if (m.end <= pos && m.speaker !== exclude) return m.speaker;
+  }
+  return null;
+}
+
+export function attribute(qi: number, ctx: AttributionContext): Attribution {
+  const q = ctx.quotes[qi]!;
+  const { text, index } = ctx;
+  const parent = q.parent !== null ? ctx.quotes[q.parent]! : null;
+  const parentAttr = q.parent !== null ? ctx.done.get(q.parent) ?? null : null;
+
+  // 1. label: a transcript turn.
+  if (q.form === 'turn' && q.label) return labelSpeaker(q.label, ctx);
+
+  // 2. dash: "— Name" on the next line or right after the closing mark.
+  if (q.label) {
+    const id = index.resolve(q.label);
+    return { speaker: id, method: 'dash', confidence: id ? 0.95 : 0.9 };
+  }
+
+  const floor = parent ? parent.start : 0;
+  const { before, beforeStart, after } = around(text, q, floor);
+  const namesBefore = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= q.start);
+  const afterStart = q.end;
+  const namesAfter = ctx.mentions.filter((m) => m.start >= afterStart && m.end <= afterStart + after.length + 2);
+
+  // 3. verb + name: "Sutskever said", "said Sutskever", "according to LeCun", "Marcus: “…”", "In Ilya's words".
+  const lastName = namesBefore[namesBefore.length - 1];
+  if (lastName) {
+    const between = text.slice(lastName.end, q.start);
+    if (new RegExp(`^[’']?s?\\s*(?:\\([^)]*\\)\\s*)?(?:\\w+\\s+){0,4}${VERB}\\b`).test(between) || /^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
+      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
+    }
+    if (new RegExp(`\\b(?:${VERB})\\b`).test(before.slice(0, lastName.start - beforeStart)) && between.length < 40) {
+      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.8 };
+    }
+    if (/^[’']s\s+(?:\w+\s+){0,3}$/.test(between.replace(/[“"‘]/g, '')) || /\bin\s+$/.test(text.slice(beforeStart, lastName.start))) {
+      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.75 };
+    }
+  }
+  const firstAfter = namesAfter[0];
+  if (firstAfter) {
+    const between = text.slice(q.end, firstAfter.start);
+    if (new RegExp(`^[”"’',\\s]*(?:${VERB})?\\s*$`).test(between) || new RegExp(`^[”"’',\\s]*(?:${VERB})\\b`).test(between)) {
+      return { speaker: firstAfter.speaker, method: 'verb-name', confidence: 0.85 };
+    }
+  }
+  if (lastName && new RegExp(`\\b${VERB}\\b`).test(text.slice(lastName.end, q.start)) && text.slice(lastName.end, q.start).length < 120) {
+    return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.7 };
+  }
+
+  // 4. verb + pronoun: "he says", "In his words", "he dryly calls" → the last speaker named before.
+  const turnSpeaker = parent && parent.form === 'turn' ? parentAttr?.speaker ?? null : null;
+  const pronounVerb = new RegExp(`\\b${PRONOUN}\\b(?:\\s+\\w+){0,3}?\\s+${VERB}\\b|\\b(?:[Ii]n (?:his|her) (?:own )?words)|\\b(?:his|her) (?:verdict|words|line|phrase|claim|point)\\b`);
+  const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
+  if (pronounVerb.test(before) || pronounAfter.test(after)) {
+    const who = lastNamedBefore(ctx, q.start, turnSpeaker);
+    if (who) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
+  }
+
+  // Quotes inside a quote: a hypothetical voice ("then you tell the model, ‘…’") is the outer speaker's.
+  if (parent && parent.form !== 'turn' && parentAttr) {
+    return { speaker: parentAttr.speaker, method: parentAttr.method, confidence: parentAttr.confidence * 0.9 };
+  }
+  if (parent && parent.form === 'turn' && parentAttr) {
+    // Inside someone's turn, a quote is their own voice only when it reads like a hypothetical ("you tell it, “…”").
+    if (/\b(?:you|they|I|we|it|model)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes)\b[,:]?\s*$/i.test(before.replace(/[“"‘]/g, '')))
+      return { ...parentAttr, confidence: parentAttr.confidence * 0.85 };
+    // Otherwise the turn's speaker is quoting someone: the person they last named, weakly.
+    const who = lastNamedBefore(ctx, q.start, turnSpeaker);
+    if (who && q.kind !== 'fragment') return { speaker: who, method: 'verb-pronoun', confidence: 0.62 };
+    return { speaker: null, method: 'none', confidence: 0 };
+  }
+
+  // 5. declared: the item's own speaker (front matter or feed config), else the one its title names.
+  return declared(ctx) ?? { speaker: null, method: 'none', confidence: 0 };
+}
