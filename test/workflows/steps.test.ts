@@ -54,6 +54,7 @@ function evaluateEnv(env: Record<string, string>, t: Trigger, runnerTemp: string
       if ((m = expr.match(/^inputs\.(\w+) \|\| '(\w+)'$/))) return inputs[m[1] as keyof typeof inputs] || m[2]!;
       if ((m = expr.match(/^secrets\.(\w+)$/))) return t.secrets?.[m[1]!] ?? '';
       if ((m = expr.match(/^vars\.(\w+)$/))) return t.vars?.[m[1]!] ?? '';
+      if (expr === 'needs.deploy.outputs.page_url') return 'https://someone.github.io/debate-digest/';
       if (expr === 'runner.temp') return runnerTemp;
       if (expr === 'github.ref_name') return 'main';
       throw new Error(`unhandled expression in env ${key}: ${expr}`);

@@ -185,7 +185,11 @@ describe('digest.yml: jobs', () => {
   });
 
   it('deploy: builds the site and publishes it with the Pages actions', () => {
-    stepRunning(deploy, /npx --no-install digest site\b/);
+    const site = stepRunning(deploy, /npx --no-install digest site\b/);
+    expect(site.env).toEqual({
+      SITE_URL: '${{ steps.pages.outputs.base_url }}',
+      SITE_PATH_PREFIX: '${{ steps.pages.outputs.base_path }}',
+    });
     const uses = deploy.steps.flatMap((s) => (s.uses ? [s.uses.split('@')[0]] : []));
     expect(uses).toEqual([
       'actions/checkout',
@@ -217,6 +221,9 @@ describe('digest.yml: jobs', () => {
     for (const name of ['SMTP_URL', 'SUBSCRIBERS', 'UNSUBSCRIBE_SECRET', 'DKIM_PRIVATE_KEY']) {
       expect(step.env?.[name]).toBe(`\${{ secrets.${name} }}`);
     }
+    // Links in the email point at the archive the deploy job just published.
+    expect(step.env?.SITE_URL).toBe('${{ needs.deploy.outputs.page_url }}');
+    expect(job(digest, 'deploy').outputs?.page_url).toBe('${{ steps.deployment.outputs.page_url }}');
     expect(step.env?.DKIM_SELECTOR).toBe('${{ vars.DKIM_SELECTOR }}');
     expect(step.env?.DKIM_DOMAIN).toBe('${{ vars.DKIM_DOMAIN }}');
   });
