@@ -295,18 +295,25 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
       if (msg.signal?.aborted) throw Object.assign(new Error('send timed out before it started'), { code: 'ETIMEDOUT' });
       const pc = await acquire();
       return new Promise((resolve, reject) => {
+        let settled = false;
         const onAbort = () => {
-          // Closing the socket makes the pending send fail; whether the body had left is the caller's to know.
+          // SMTPConnection.close() drops a pending send without calling it back: settle it here. Whether the
+          // body had left is the caller's to know (onBodyStart).
+          if (settled) return;
+          settled = true;
           pc.dead = true;
           pc.conn.close();
+          release(pc, false);
+          reject(Object.assign(new Error('send timed out'), { code: 'ETIMEDOUT' }));
         };
         msg.signal?.addEventListener('abort', onAbort, { once: true });
         pc.messages++;
         pc.conn.send({ from: msg.from, to: [msg.to] }, bodyStream(msg.raw, msg.onBodyStart), (err, info) => {
           msg.signal?.removeEventListener('abort', onAbort);
+          if (settled) return;
+          settled = true;
           if (err) {
             const e = err as SendError;
-            if (msg.signal?.aborted && !e.responseCode) e.code = 'ETIMEDOUT';
             // A refused message leaves the session usable after RSET; anything else: drop the connection.
             if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead) {
               pc.conn.reset((resetErr) => release(pc, !resetErr));

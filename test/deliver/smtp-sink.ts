@@ -1,0 +1,136 @@
+/**
+ * A real SMTP server (smtp-server) on 127.0.0.1 for delivery tests, with faults we can inject per recipient:
+ * reply codes at RCPT or after the body, a dropped connection before or after the body, a slow reply.
+ * Messages count as delivered only when the server answered 250 to the body, or when the body was complete
+ * and the test chose to drop the connection afterwards ("the server holds it but the client never heard").
+ */
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../src/config.js';
+import type { Config, Digest } from '../../src/model.js';
+
+export type Action =
+  | { kind: 'ok' }
+  | { kind: 'reject'; code: number; message?: string }
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number; then?: Action };
+
+export interface Sink {
+  port: number;
+  /** smtp:// URL with the right credentials (pass `auth: false` to get wrong ones). */
+  url(opts?: { badPassword?: boolean }): string;
+  /** Delivered messages, in order. */
+  messages: { to: string[]; raw: string }[];
+  /** RCPT TO commands seen (any outcome). */
+  rcpts: string[];
+  /** Behaviour per recipient, consulted at RCPT TO and after the body; `n` counts how often that stage was hit for that address. */
+  behave: { rcpt?: (to: string, n: number) => Action; data?: (to: string, n: number) => Action; afterAccept?: (total: number) => void };
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const USER = 'digest';
+export const PASS = 'correct horse battery staple';
+
+export async function startSink(): Promise<Sink> {
+  const counts = new Map<string, number>();
+  const bump = (k: string) => {
+    const n = (counts.get(k) ?? 0) + 1;
+    counts.set(k, n);
+    return n;
+  };
+  const sink: Sink = {
+    port: 0,
+    url: (o) => `smtp://${USER}:${encodeURIComponent(o?.badPassword ? 'wrong' : PASS)}@127.0.0.1:${sink.port}/?ignoreTLS=true`,
+    messages: [],
+    rcpts: [],
+    behave: {},
+    reset() {
+      sink.messages.length = 0;
+      sink.rcpts.length = 0;
+      sink.behave = {};
+      counts.clear();
+    },
+    close: async () => {},
+  };
+  const dropConnection = (session: SMTPServerSession) => {
+    const conns = (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections;
+    for (const c of conns) if (c.id === session.id) c._socket.destroy();
+  };
+  const run = (action: Action, session: SMTPServerSession, cb: (err?: Error | null) => void, onOk: () => void) => {
+    switch (action.kind) {
+      case 'ok':
+        onOk();
+        cb();
+        return;
+      case 'reject':
+        cb(Object.assign(new Error(action.message ?? `injected ${action.code}`), { responseCode: action.code }));
+        return;
+      case 'drop':
+        dropConnection(session);
+        return;
+      case 'delay':
+        setTimeout(() => run(action.then ?? { kind: 'ok' }, session, cb, onOk), action.ms);
+        return;
+    }
+  };
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disableReverseLookup: true,
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onAuth(auth, _session, cb) {
+      if (auth.username === USER && auth.password === PASS) cb(null, { user: USER });
+      else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onRcptTo(address, session, cb) {
+      const to = address.address.toLowerCase();
+      sink.rcpts.push(to);
+      const action = sink.behave.rcpt?.(to, bump(`rcpt:${to}`)) ?? { kind: 'ok' };
+      run(action, session, cb, () => {});
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+        const raw = Buffer.concat(chunks).toString('latin1');
+        const action = sink.behave.data?.(to[0] ?? '', bump(`data:${to[0]}`)) ?? { kind: 'ok' };
+        const store = () => {
+          sink.messages.push({ to, raw });
+          sink.behave.afterAccept?.(sink.messages.length);
+        };
+        // "drop after the body": the server keeps the message but the client never hears 250.
+        if (action.kind === 'drop') store();
+        run(action, session, cb, store);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  sink.port = (server.server.address() as AddressInfo).port;
+  sink.close = () =>
+    new Promise<void>((resolve) => {
+      const conns = (server as unknown as { connections: Set<{ _socket: { destroy(): void } }> }).connections;
+      for (const c of conns) c._socket.destroy();
+      server.close(() => resolve());
+    });
+  return sink;
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export function testConfig(email: Partial<Config['email']> = {}): Config {
+  const config = parseConfig({
+    'themes.yaml': readFileSync(`${root}sources/themes.yaml`, 'utf8'),
+    'speakers.yaml': readFileSync(`${root}sources/speakers.yaml`, 'utf8'),
+  });
+  return { ...config, email: { ...config.email, unsubscribeUrl: 'https://subscribe.example.org/unsubscribe', ...email } };
+}
+
+export function loadDigest(name: 'realistic' | 'huge' | 'hostile'): Digest {
+  return JSON.parse(readFileSync(`${root}test/fixtures/digests/${name}.json`, 'utf8')) as Digest;
+}
