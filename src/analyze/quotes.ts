@@ -82,7 +82,8 @@ export function pairMarks(text: string): MarkPair[] {
     if (!QUOTE_CHARS.includes(c) || skip.has(i)) continue;
     const prev = i > 0 ? text[i - 1] : undefined;
     const next = text[i + 1];
-    const nextIsSpace = next === undefined || /\s/.test(next);
+    // An opening mark comes before a word (or another mark, a bracket, an ellipsis), never before "." or a space.
+    const nextIsSpace = !(isWordChar(next) || (next !== undefined && /[“‘"'(\[…$£€¡¿-]/.test(next)));
     if (DOUBLE_CLOSE.has(c)) {
       if (hasOpen('double')) close('double', i);
       else if (isOpenerContext(prev) && !nextIsSpace) open('double', i);
@@ -146,8 +147,11 @@ const DASH_LINE = /^[ \t]*(?:—|–|―|--|-)[ \t]*([A-Z][^\n]{1,100})$/u;
 /** The name in "— Alan Turing in his 1950 paper" or "-- Gary Marcus, NYU": words before a comma/paren/"in". */
 export function nameFromAttribution(s: string): string | null {
   const cut = s.split(/[,(;:]| in | on | at | from | via | writing | quoted /)[0]!.trim().replace(/[.\s]+$/, '');
-  if (!cut || cut.split(/\s+/).length > 5) return null;
-  if (!/^[A-Z]/.test(cut)) return null;
+  if (!cut) return null;
+  const words = cut.split(/\s+/);
+  // A name: one to four capitalized words, particles allowed ("Yann Le Cun", "Ludwig van Beethoven").
+  if (words.length > 4) return null;
+  if (!words.every((w) => /^[A-Z\p{Lu}][\p{L}.'’-]*$/u.test(w) || /^(?:de|van|von|der|le|la|du|da|di|bin|al)$/.test(w))) return null;
   return cut;
 }
 
@@ -204,8 +208,9 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     if (p < 0) continue;
     const prevText = text.slice(lines[p]!.start, lines[p]!.end);
     if (/^\s*-\s/.test(lineText) && /^\s*(?:[-*•]|\d+\.)\s/.test(prevText)) continue;
+    // The paragraph above: the line above, and the lines before it only while they are a block quote.
     let first = p;
-    while (first > 0 && text.slice(lines[first - 1]!.start, lines[first - 1]!.end).trim() !== '') first--;
+    if (/^\s*>/.test(prevText)) while (first > 0 && /^\s*>/.test(text.slice(lines[first - 1]!.start, lines[first - 1]!.end))) first--;
     let span = trimSpan(text, lines[first]!.start, lines[p]!.end);
     const bq = /^>[ \t]?/.exec(text.slice(span.start, span.end));
     if (bq) span = trimSpan(text, span.start + bq[0].length, span.end);

@@ -196,10 +196,13 @@ function around(text: string, q: RawQuote, floor: number): { before: string; bef
   return { before, beforeStart, after };
 }
 
-function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null): string | null {
+const HYPOTHETICAL =
+  /\b(?:you|they|I|we|it|model|people|someone|one)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes|think|thinks)\b(?:\s+[\w’']+){0,3}[,:]?\s*$/i;
+
+function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
   for (let i = ctx.mentions.length - 1; i >= 0; i--) {
     const m = ctx.mentions[i]!;
-    if (m.end <= pos && m.speaker !== exclude) return m.speaker;
+    if (m.end <= pos && m.start >= floor && m.speaker !== exclude) return m.speaker;
   }
   return null;
 }
@@ -261,13 +264,12 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   // Quotes inside a quote: a hypothetical voice ("then you tell the model, ‘…’") is the outer speaker's.
   if (parent && parent.form !== 'turn' && parentAttr) {
-    return { speaker: parentAttr.speaker, method: parentAttr.method, confidence: parentAttr.confidence * 0.9 };
+    return { speaker: parentAttr.speaker, method: parentAttr.method, confidence: parentAttr.confidence };
   }
   if (parent && parent.form === 'turn' && parentAttr) {
     // Inside someone's turn, a quote is their own voice only when it reads like a hypothetical ("you tell it, “…”").
-    if (/\b(?:you|they|I|we|it|model)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes)\b[,:]?\s*$/i.test(before.replace(/[“"‘]/g, '')))
-      return { ...parentAttr, confidence: parentAttr.confidence * 0.85 };
-    // Otherwise the turn's speaker is quoting someone: the person they last named, weakly.
+    if (HYPOTHETICAL.test(before.replace(/[“"‘]/g, ''))) return { ...parentAttr };
+    // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.
     const who = lastNamedBefore(ctx, q.start, turnSpeaker);
     if (who && q.kind !== 'fragment') return { speaker: who, method: 'verb-pronoun', confidence: 0.62 };
     return { speaker: null, method: 'none', confidence: 0 };
