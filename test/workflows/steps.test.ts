@@ -159,7 +159,7 @@ describe('send step', () => {
   const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n';
   const secrets = {
     SMTP_URL: 'smtps://user:pw@127.0.0.1:465',
-    SUBSCRIBERS: 'ann@example.test\r\nbob@example.test\n',
+    SUBSCRIBERS: 'ann@example.test\r\nbob@example.test, cy@example.test\n',
     UNSUBSCRIBE_SECRET: 's3cret',
     DKIM_PRIVATE_KEY: key,
     TEST_RECIPIENT: 'editor@example.test',
@@ -178,6 +178,7 @@ describe('send step', () => {
       '::add-mask::-----END PRIVATE KEY-----',
       '::add-mask::ann@example.test',
       '::add-mask::bob@example.test',
+      '::add-mask::cy@example.test',
     ]);
     expect(r.summary).toBe('- Delivery (all): done\n');
   });
