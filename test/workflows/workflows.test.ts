@@ -293,6 +293,15 @@ describe('supply chain and injection', () => {
     }
   });
 
+  it('has Dependabot keep the pinned actions current', () => {
+    const config = parse(readFileSync(path.join(root, '.github', 'dependabot.yml'), 'utf8')) as {
+      version: number;
+      updates: Array<{ 'package-ecosystem': string; directory: string }>;
+    };
+    expect(config.version).toBe(2);
+    expect(config.updates).toContainEqual(expect.objectContaining({ 'package-ecosystem': 'github-actions', directory: '/' }));
+  });
+
   it('never puts inputs or secrets into a script as ${{ }}', () => {
     const forbidden = /\$\{\{\s*(inputs\.|github\.event\.inputs\.|secrets\.)/;
     const runs = all.flatMap(({ file, job: j, step }) => (step.run ? [{ where: `${file} ${j}`, run: step.run }] : []));
