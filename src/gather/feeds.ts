@@ -104,10 +104,32 @@ function resolve(raw: string | null | undefined, base: string | null): string | 
   }
 }
 
+/** Month abbreviations seen in RFC 822 dates written by non-English feed software (pt, es, fr, de, it, nl). */
+const MONTHS: Record<string, number> = {
+  jan: 0, ene: 0, janv: 0, gen: 0, jän: 0, feb: 1, fev: 1, fév: 1, févr: 1, mar: 2, mär: 2, mrt: 2, mars: 2, abr: 3, apr: 3, avr: 3,
+  mai: 4, may: 4, mei: 4, mag: 4, jun: 5, juin: 5, giu: 5, jul: 6, juil: 6, lug: 6, ago: 7, aug: 7, aoû: 7, août: 7,
+  set: 8, sep: 8, sept: 8, out: 9, oct: 9, okt: 9, ott: 9, nov: 10, dez: 11, dic: 11, dec: 11, déc: 11,
+};
+
+/** RFC 822 with a localized month name, e.g. "Seg, 24 Set 2018 19:42:40 -0300" (which Date cannot read). */
+function parseLocalizedRfc822(raw: string): Date | null {
+  const m = /^(?:[^\s,\d]+,?\s+)?(\d{1,2})\s+([^\s\d.]+)\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([+-])(\d{2}):?(\d{2})|GMT|UTC|Z)?$/i.exec(raw);
+  if (!m) return null;
+  const month = MONTHS[m[2]!.toLowerCase()];
+  if (month === undefined) return null;
+  let year = Number(m[3]);
+  if (year < 100) year += year < 50 ? 2000 : 1900;
+  const offset = m[7] ? (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) : 0;
+  const t = Date.UTC(year, month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)) - offset * 60_000;
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
 export function parseItemDate(raw: string | null): { date: string | null; dateProblem: 'missing' | 'invalid' | null } {
   if (raw === null || raw.trim() === '') return { date: null, dateProblem: 'missing' };
-  const d = new Date(raw.trim());
-  if (Number.isNaN(d.getTime())) return { date: null, dateProblem: 'invalid' };
+  let d: Date | null = new Date(raw.trim());
+  if (Number.isNaN(d.getTime())) d = parseLocalizedRfc822(raw.trim());
+  if (d === null || Number.isNaN(d.getTime())) return { date: null, dateProblem: 'invalid' };
   return { date: d.toISOString(), dateProblem: null };
 }
 

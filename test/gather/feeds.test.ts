@@ -69,3 +69,22 @@ describe('parseFeed', () => {
     }
   });
 });
+
+describe('parseItemDate', () => {
+  it.each([
+    ['Tue, 25 Nov 2025 10:00:00 GMT', '2025-11-25T10:00:00.000Z'],
+    ['2025-11-25T10:00:00+01:00', '2025-11-25T09:00:00.000Z'],
+    ['Seg, 24 Set 2018 19:42:40 -0300', '2018-09-24T22:42:40.000Z'],
+    ['Mi, 03 Dez 2025 08:00:00 +0100', '2025-12-03T07:00:00.000Z'],
+    ['lun., 01 déc. 2025 12:00:00 GMT', '2025-12-01T12:00:00.000Z'],
+  ])('%s', async (raw, iso) => {
+    const { parseItemDate } = await import('../../src/gather/feeds.js');
+    expect(parseItemDate(raw)).toEqual({ date: iso, dateProblem: null });
+  });
+
+  it('says invalid or missing', async () => {
+    const { parseItemDate } = await import('../../src/gather/feeds.js');
+    expect(parseItemDate('32 Foo 2025 99:99')).toEqual({ date: null, dateProblem: 'invalid' });
+    expect(parseItemDate(' ')).toEqual({ date: null, dateProblem: 'missing' });
+  });
+});

@@ -41,6 +41,19 @@ beforeAll(async () => {
     ])),
     '/b': (req, res) => res.writeHead(200).end(rss([{ title: 'Marcus replies', link: 'https://b.example/marcus', date: ago(1) }])),
     '/down': (req, res) => res.writeHead(500).end(),
+    // A feed whose generator mints new GUIDs on every request, and repeats one GUID within a response.
+    '/changing': (() => {
+      let n = 0;
+      return (req: unknown, res: import('node:http').ServerResponse) => {
+        n++;
+        res.writeHead(200).end(rss([
+          { title: 'Stable post', link: `https://c.example/stable?utm_campaign=run${n}`, guid: `urn:uuid:${n}-a`, date: ago(1) },
+          { title: 'Linkless post', guid: `urn:uuid:${n}-b`, date: ago(1), description: 'A post with no link at all, whose words are its only identity across fetches.' },
+          { title: 'Dup one', link: 'https://c.example/dup', guid: 'same-guid', date: ago(1) },
+          { title: 'Dup two', link: 'https://c.example/dup', guid: 'same-guid', date: ago(1) },
+        ]));
+      };
+    })(),
     '/slow/*': (req, res) => setTimeout(() => res.writeHead(200).end(rss([{ title: `Item ${req.url}`, link: `https://s.example${req.url}`, date: ago(1) }])), 40),
   });
 });
@@ -108,6 +121,16 @@ describe('gather', () => {
     // The known items keep the ids they were issued under.
     const ids1 = new Set(r1.gathered.items.map((i) => i.id));
     expect(r2.gathered.known.every((i) => ids1.has(i.id))).toBe(true);
+  });
+
+  it('over HTTP: GUIDs that change between fetches and duplicate GUIDs in one feed do not make new items', async () => {
+    const cfg = config([feed('c', `${srv.base}/changing`)]);
+    const r1 = await gather({ config: cfg, sourcesDir: emptyDir(), ledger: emptyLedger(), now: NOW });
+    expect(r1.gathered.items.map((i) => i.title)).toEqual(['Stable post', 'Linkless post', 'Dup one']);
+    const r2 = await gather({ config: cfg, sourcesDir: emptyDir(), ledger: markIssued(r1.ledger, r1.gathered.items, 'i1'), now: NOW });
+    expect(r2.gathered.items).toEqual([]);
+    expect(r2.gathered.known.map((i) => i.id)).toEqual(r1.gathered.items.map((i) => i.id));
+    expect(r2.gathered.health[0]).toMatchObject({ sourceId: 'c', status: 'unchanged', newItems: 0 });
   });
 
   it('an item seen but never issued is still new next time', async () => {
