@@ -27,14 +27,21 @@ export interface Passage extends Span {
   quoted: boolean;
 }
 
-const CRITIQUE = [
-  "n't", 'not', 'no', 'never', 'but', 'yet', 'however', 'wrong', 'mistake', 'mistaken', 'naive', 'myth', 'mirage',
-  'fail', 'fails', 'failure', 'dead', 'absurd', 'nonsense', 'nonsensical', 'predictable', 'predicted', 'illusion', 'hype',
-  'theology', 'unfalsifiable', 'overfitting', 'goodhart', 'misleading', 'oversold', 'ignore', 'circular', 'premise',
-  'mystery', 'magic', 'magical', 'rather', 'instead', 'problem', 'misunderstanding', 'erroneous', 'doubt', 'skeptic',
-  'skeptics', 'wishful', 'pretend', 'claiming', 'dismiss', 'contrary', 'flawed', 'overstated', 'unlikely', 'impossible',
-];
-const CRITIQUE_SET = new Set(CRITIQUE);
+/** Words of critique: strong ones judge the claim, weak ones only contrast or negate. */
+const STRONG = new Set([
+  'wrong', 'mistake', 'mistaken', 'naive', 'myth', 'mirage', 'absurd', 'nonsense', 'nonsensical', 'illusion', 'hype',
+  'theology', 'unfalsifiable', 'misleading', 'oversold', 'erroneous', 'flawed', 'overstated', 'circular', 'circularity',
+  'predictable', 'goodhart', 'overfitting', 'misunderstanding', 'ignore', 'magical', 'wishful', 'fallacy', 'delusion',
+  'nonsense', 'baseless', 'unfounded', 'implausible', 'incoherent', 'contradiction', 'overhyped', 'bubble', 'doubtful',
+]);
+/** Stems of the strong words, so "magically", "naively", "unpredictably" count too. */
+const STRONG_STEMS = ['magical', 'naive', 'predictab', 'misunderst', 'mislead', 'overfit', 'oversel', 'oversold', 'delusion', 'absurd', 'nonsens', 'fallac', 'unfalsif'];
+const WEAK = new Set([
+  'not', 'no', 'never', 'but', 'yet', 'however', 'rather', 'instead', 'fail', 'fails', 'failure', 'problem', 'premise',
+  'doubt', 'claiming', 'dismiss', 'impossible', 'unlikely', 'mystery', 'magic', 'dead', 'skeptic', 'skeptics', 'contrary',
+  'predicted', 'pretend', 'disagree', 'false', 'untrue',
+]);
+const CRITIQUE_PHRASES = /\b(?:not a mystery|dead end|far from|the opposite|doesn['’]t follow|does not follow|no evidence|on the contrary|exactly what one would|what one would have (?:expected|predicted))\b/gi;
 
 const STOP = new Set(
   'the a an and or of to in on at for with by from as is are was were be been being it its this that these those he she they we you i his her their our your my me him them us not no but so if then than there here what which who whom whose when where why how all any some more most much many such very just also only even can could would should will may might do does did done have has had having about into over under up down out again further once both each few other own same too s t don now one two first second like get got make made way thing things really actually kind lot going say says said think'.split(
@@ -48,12 +55,15 @@ function contentWords(text: string): string[] {
     .filter((w) => w.length > 2 && !STOP.has(w) && !/^\d+$/.test(w));
 }
 
+/** Critique words in a passage, strong ones counted twice. */
 export function critiqueHits(text: string): string[] {
   const hits: string[] = [];
   for (const t of tokenize(text)) {
-    if (CRITIQUE_SET.has(t.norm)) hits.push(t.norm);
+    if (STRONG.has(t.norm) || STRONG_STEMS.some((st) => t.norm.startsWith(st))) hits.push(t.norm, t.norm);
+    else if (WEAK.has(t.norm)) hits.push(t.norm);
     else if (t.norm.endsWith("n't")) hits.push("n't");
   }
+  for (const m of text.matchAll(CRITIQUE_PHRASES)) hits.push(m[0].toLowerCase(), m[0].toLowerCase());
   return hits;
 }
 
@@ -84,7 +94,10 @@ export function buildPassages(
     const from = voices.turnStarts.get(line.start) ?? line.start;
     if (from >= line.end) continue;
     const sents = splitSentences(text, from, line.end);
-    sents.forEach((s, k) => {
+    sents.forEach((s0, k) => {
+      // A short sentence ("This isn't a scientific methodology.") is answered by the one that follows it.
+      const nextS = sents[k + 1];
+      const s = nextS && tokenize(text, s0.start, s0.end).length < 10 ? { start: s0.start, end: nextS.end } : s0;
       // The innermost span holding the sentence decides its voice.
       let voice = { speaker: voices.author.speaker, voice: voices.author.voice, quoted: false };
       let size = Infinity;
@@ -154,11 +167,10 @@ export function pairCounterpoints(
   const passageStances: Stance[] = passages.map((p) =>
     stanceOf({ text: p.text, speakerStance: speakerOf(p.speaker)?.stance ?? null, sourceStance: null }),
   );
-  const out: Counterpoint[] = [];
+  const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
   for (const q of claims) {
     const qv = vec(contentWords(q.text));
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
-    let best: { i: number; score: number; hits: string[] } | null = null;
     passages.forEach((p, i) => {
       if (p.voice === qVoice || (q.speaker !== null && p.speaker === q.speaker)) return;
       if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) return;
@@ -168,20 +180,35 @@ export function pairCounterpoints(
       if (restatementShare(p.text, q.text) >= 0.45) return;
       const rel = cos(qv, passageVecs[i]!);
       if (rel <= 0.05) return;
-      const strength = Math.min(1, hits.length / 3);
+      const strength = Math.min(1, hits.length / 4);
       const pStance = passageStances[i]!;
-      const stanceFactor = pStance === q.stance ? 0.7 : pStance === 'neutral' || q.stance === 'neutral' ? 0.85 : 1;
-      // An answer usually follows the claim it answers, in the same piece.
+      // The other side: a different stance; an unplaced voice counts only with a strong critique.
+      if (pStance === q.stance && pStance !== 'neutral') return;
+      const stanceFactor = pStance === 'neutral' || q.stance === 'neutral' ? (hits.length >= 3 ? 0.75 : 0.4) : 1;
+      // An answer usually comes right after the claim it answers, in the same piece.
       const sameItem = q.citations.find((c) => c.itemId === p.itemId);
-      const proximity = sameItem ? (p.start >= sameItem.end && p.start - sameItem.end < 4000 ? 1.3 : 1) : 0.85;
-      const quotedPenalty = p.quoted ? 0.7 : 1;
-      const score = rel * (0.35 + 0.65 * strength) * stanceFactor * proximity * quotedPenalty;
-      if (!best || score > best.score) best = { i, score, hits };
+      let proximity = 0.85;
+      if (sameItem) {
+        const gap = p.start - sameItem.end;
+        proximity = gap >= 0 && gap < 2500 ? 1.5 : gap >= 0 && gap < 6000 ? 1.1 : 0.8;
+      }
+      const quotedPenalty = p.quoted ? 0.6 : 1;
+      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty;
+      scored.push({ q, i, score, hits });
     });
-    if (!best) continue;
-    const found: { i: number; score: number; hits: string[] } = best;
-    const confidence = Math.min(1, Math.round((found.score / 0.3) * 100) / 100);
+  }
+  // Best pairs first; a passage answers one claim (the one it fits best), a claim gets one answer.
+  scored.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
+  const answered = new Set<string>();
+  const usedPassages = new Set<number>();
+  const out: Counterpoint[] = [];
+  for (const found of scored) {
+    const { q } = found;
+    if (answered.has(q.id) || usedPassages.has(found.i)) continue;
+    const confidence = Math.min(1, Math.round((found.score / SCORE_FOR_FULL_CONFIDENCE) * 100) / 100);
     if (confidence < opts.threshold) continue;
+    answered.add(q.id);
+    usedPassages.add(found.i);
     const p = passages[found.i]!;
     out.push({
       quoteId: q.id,
@@ -198,8 +225,11 @@ export function pairCounterpoints(
       reason: describe(q, p, passageStances[found.i]!, found.hits, opts),
     });
   }
-  return out;
+  return out.sort((a, b) => claims.findIndex((q) => q.id === a.quoteId) - claims.findIndex((q) => q.id === b.quoteId));
 }
+
+/** Raw score that maps to confidence 1 (calibrated on the tuning seeds). */
+const SCORE_FOR_FULL_CONFIDENCE = 0.15;
 
 function describe(q: Quote, p: Passage, pStance: Stance, hits: string[], opts: CounterpointOptions): string {
   const name = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id)?.name ?? id : null);

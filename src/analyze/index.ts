@@ -161,8 +161,22 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   quotes.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 
   const passages = all.flatMap((it) => buildPassages(it, voicesByItem.get(it.id)!));
-  const claims = quotes.filter((q) => q.kind !== 'fragment');
-  const counterpoints = pairCounterpoints(claims, claimVoices, passages, {
+  // Key claims: a named speaker's (or an explicitly attributed person's) words long enough to argue with.
+  const claims = quotes.filter(
+    (q) =>
+      q.kind !== 'fragment' &&
+      tokenize(q.text).length >= 12 &&
+      (q.speaker !== null ? !opts.speakers.find((s) => s.id === q.speaker)?.interviewer : q.attribution.method === 'dash') &&
+      !(q.speaker === null && q.attribution.method === 'label'),
+  );
+  // A quote inside a longer claim by the same speaker is answered through that claim.
+  const outerClaims = claims.filter(
+    (q) =>
+      !claims.some(
+        (o) => o !== q && o.itemId === q.itemId && o.start <= q.start && o.end >= q.end && o.end - o.start > q.end - q.start && o.speaker === q.speaker,
+      ),
+  );
+  const counterpoints = pairCounterpoints(outerClaims, claimVoices, passages, {
     themes: opts.themes,
     speakers: opts.speakers,
     matcher,

@@ -168,10 +168,21 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
   // Transcript turns: from after the label to the next turn or blank line.
   const turns = findTurnLines(text, knownLabel);
   const turnStarts = new Set(turns.map((t) => t.line.start));
+  // Turns pasted into someone's message as an excerpt ("This bit did the trick for me:\nPatel: …\nSutskever: …")
+  // are one line each: the line after them is the message's author speaking again.
+  const embedded = new Set<number>();
+  for (const t of turns) {
+    const idx = lines.findIndex((l) => l.start === t.line.start);
+    const prev = idx > 0 ? lines[idx - 1]! : null;
+    if (!prev) continue;
+    const prevText = text.slice(prev.start, prev.end).trimEnd();
+    if ((turnStarts.has(prev.start) && prevText.endsWith(':')) || embedded.has(prev.start))
+      embedded.add(t.line.start);
+  }
   for (const t of turns) {
     let end = t.line.end;
-    let idx = lines.findIndex((l) => l.start === t.line.start);
-    for (let k = idx + 1; k < lines.length; k++) {
+    const idx = lines.findIndex((l) => l.start === t.line.start);
+    for (let k = idx + 1; k < lines.length && !embedded.has(t.line.start); k++) {
       const l = lines[k]!;
       if (turnStarts.has(l.start) || text.slice(l.start, l.end).trim() === '') break;
       end = l.end;
