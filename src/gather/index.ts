@@ -79,12 +79,13 @@ interface FeedOutcome {
   fetched: FetchResult | null;
 }
 
-async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: GatherConfig, fetcher: FeedFetcher): Promise<FeedOutcome> {
+async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: GatherConfig, fetcher: FeedFetcher, limit: <T>(fn: () => Promise<T>) => Promise<T>): Promise<FeedOutcome> {
   const origin = redactUrl(feed.url);
   const cond = { etag: state?.etag ?? null, lastModified: state?.lastModified ?? null };
   let fetched: FetchResult;
   try {
-    fetched = await fetcher(feed.url, cond, cfg);
+    // Only the network part holds a connection slot; parsing happens after the slot is handed on.
+    fetched = await limit(() => fetcher(feed.url, cond, cfg));
   } catch (err) {
     const p = toProblem(err, origin, 'FEED_FETCH_FAILED', 'it will be tried again next run');
     // Keep the configured URL as the origin so the report names the feed the user wrote.
@@ -179,7 +180,7 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
   const global = new Limiter(GLOBAL_CONCURRENCY);
   const feedPromise = Promise.all(
     opts.config.feeds.map((feed) =>
-      global.run('*', () => perHost.run(hostKey(feed.url), () => gatherFeed(feed, ledger.feeds[feed.id], cfg, fetcher))),
+      gatherFeed(feed, ledger.feeds[feed.id], cfg, fetcher, (fn) => global.run('*', () => perHost.run(hostKey(feed.url), fn))),
     ),
   );
   const files = await readDroppedFiles(opts.sourcesDir);
