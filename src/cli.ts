@@ -29,7 +29,7 @@ Options:
   --digests <dir>     issue records and ledgers (default: digests)
   --site <dir>        where the archive is built (default: _site)
   --outbox <dir>      where the outbox transport writes .eml files (default: outbox)
-  --now <ISO date>    the time of the run, for reproducible issues (default: now)
+  --now <ISO date>    the time of the run, for reproducible issues (default: $DIGEST_NOW, else now)
   --dry-run           write nothing, send nothing; print what would happen
   --force             make an issue even when nothing is new
   --quiet             print only problems and the summary line
@@ -126,7 +126,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       digestsDir: at(v.digests, 'digests'),
       siteDir: at(v.site, '_site'),
       outboxDir: at(v.outbox, 'outbox'),
-      now: parseNow(v.now),
+      now: parseNow(v.now ?? io.env.DIGEST_NOW),
       dryRun: Boolean(v['dry-run']),
       force: Boolean(v.force),
       env: io.env,

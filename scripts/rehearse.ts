@@ -1,0 +1,219 @@
+/**
+ * `npm run rehearse`: run .github/workflows/digest.yml's jobs and steps, in order, on this machine. It uses
+ * a temporary clone, a local bare git remote standing in for GitHub and a real SMTP server on 127.0.0.1
+ * standing in for the mail relay, and it prints what each step did.
+ *
+ * It runs the scheduled workflow twice for the same week, as GitHub does when a schedule fires late and then
+ * again. It then checks that every test subscriber holds exactly one message and that no subscriber address
+ * appeared in any output. Exit 0 when both hold.
+ *
+ * `run:` steps run as written, with bash -eo pipefail. `uses:` steps, which are GitHub's own actions, are
+ * emulated: checkout clones the local remote, setup-node is skipped (this machine has Node), and the Pages
+ * actions report what they would upload. `npm ci` reuses this project's node_modules.
+ *
+ * Options: --runs <n> (default 2), --keep (leave the temp dir), --now <ISO> (default: now; one week for all runs).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SMTPServer } from 'smtp-server';
+import { parse } from 'yaml';
+import { evaluate, interpolate, type Contexts } from './rehearse/expressions.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const WORKFLOW = path.join(ROOT, '.github/workflows/digest.yml');
+const SUBSCRIBERS = ['rehearsal.ada@example.com', 'rehearsal.grace@example.com', 'rehearsal.alan@example.com'];
+
+interface Step { name?: string; id?: string; uses?: string; run?: string; env?: Record<string, unknown>; with?: Record<string, unknown>; if?: string }
+interface Job { needs?: string | string[]; if?: string; outputs?: Record<string, string>; steps: Step[] }
+
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '2' }, keep: { type: 'boolean' }, now: { type: 'string' } } });
+const out: string[] = [];
+const say = (line: string) => {
+  out.push(line);
+  process.stdout.write(`${line}\n`);
+};
+const git = (cwd: string, ...a: string[]) => execFileSync('git', a, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/** Jobs in an order that respects `needs`. */
+function ordered(jobs: Record<string, Job>): string[] {
+  const done: string[] = [];
+  const visit = (name: string) => {
+    if (done.includes(name)) return;
+    const needs = jobs[name]?.needs;
+    for (const n of Array.isArray(needs) ? needs : needs ? [needs] : []) visit(n);
+    done.push(name);
+  };
+  Object.keys(jobs).forEach(visit);
+  return done;
+}
+
+async function main(): Promise<number> {
+  const workflow = parse(readFileSync(WORKFLOW, 'utf8')) as { jobs: Record<string, Job> };
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dd-rehearse-'));
+  const now = args.now ?? new Date().toISOString();
+  say(`rehearse: ${path.relative(ROOT, WORKFLOW)} in ${tmp}, the week of ${now.slice(0, 10)}`);
+
+  // The local "GitHub": a bare remote made from this repository's committed HEAD.
+  const branch = git(ROOT, 'rev-parse', '--abbrev-ref', 'HEAD');
+  git(tmp, 'clone', '--quiet', '--bare', ROOT, 'remote.git');
+  const remote = path.join(tmp, 'remote.git');
+  say(`  remote: bare clone of ${branch}@${git(ROOT, 'rev-parse', '--short', 'HEAD')} (committed work only)`);
+
+  // The local "mail relay": count what each address receives.
+  const received = new Map<string, number>();
+  const smtp = new SMTPServer({
+    authOptional: true, disableReverseLookup: true, logger: false,
+    onData(stream, session, cb) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        for (const r of session.envelope.rcptTo) received.set(r.address.toLowerCase(), (received.get(r.address.toLowerCase()) ?? 0) + 1);
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  const port = (smtp.server.address() as { port: number }).port;
+  say(`  mail relay: smtp-server on 127.0.0.1:${port}`);
+
+  const secrets = {
+    SMTP_URL: `smtp://127.0.0.1:${port}`,
+    SUBSCRIBERS: SUBSCRIBERS.join(','),
+    UNSUBSCRIBE_SECRET: 'rehearsal-secret-not-for-production',
+    DKIM_PRIVATE_KEY: '',
+    TEST_RECIPIENT: 'rehearsal.test@example.com',
+  };
+  let failed = false;
+  try {
+    const runs = Number(args.runs);
+    for (let run = 1; run <= runs; run++) {
+      say(`\nrun ${run} of ${runs}: schedule event${run > 1 ? ' (a duplicate of the same week, as GitHub sometimes fires)' : ''}`);
+      const ok = await rehearseOnce(workflow.jobs, { tmp, remote, branch, run, now, secrets });
+      if (!ok) failed = true;
+    }
+  } finally {
+    await new Promise<void>((r) => smtp.close(() => r()));
+  }
+
+  say('\nresult:');
+  for (const address of SUBSCRIBERS) {
+    const n = received.get(address) ?? 0;
+    if (n !== 1) failed = true;
+    say(`  ${address.replace(/^(.).*(@.*)$/, '$1***$2')}: ${n} ${n === 1 ? 'message' : 'messages'}${n === 1 ? '' : '  ✗ expected exactly one'}`);
+  }
+  const leaked = SUBSCRIBERS.filter((a) => out.some((line) => line.includes(a)));
+  if (leaked.length) {
+    failed = true;
+    say(`  ✗ ${leaked.length} subscriber address(es) appeared in the output`);
+  } else say('  no subscriber address appeared in any step output');
+  say(failed ? 'rehearse: FAILED' : 'rehearse: ok (each subscriber got exactly one message)');
+  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
+  return failed ? 1 : 0;
+}
+
+async function rehearseOnce(
+  jobs: Record<string, Job>,
+  ctx: { tmp: string; remote: string; branch: string; run: number; now: string; secrets: Record<string, string> },
+): Promise<boolean> {
+  const needs: Contexts['needs'] = {};
+  for (const name of ordered(jobs)) {
+    const job = jobs[name] as Job;
+    const base: Contexts = {
+      inputs: {}, // a schedule event has no inputs
+      secrets: ctx.secrets,
+      vars: {},
+      github: { ref_name: ctx.branch, event_name: 'schedule' },
+      runner: { temp: '' },
+      steps: {},
+      needs,
+      status: 'success',
+    };
+    if (job.if !== undefined && !evaluate(String(job.if), base)) {
+      say(`  job ${name}: skipped (if: ${String(job.if).replace(/^\$\{\{\s*|\s*\}\}$/g, '')})`);
+      needs[name] = { outputs: {}, result: 'skipped' };
+      continue;
+    }
+    const dir = path.join(ctx.tmp, `run${ctx.run}-${name}`);
+    const temp = path.join(ctx.tmp, `run${ctx.run}-${name}-temp`);
+    mkdirSync(temp, { recursive: true });
+    const summary = path.join(temp, 'step-summary.md');
+    writeFileSync(summary, '');
+    base.runner.temp = temp;
+    say(`  job ${name}:`);
+    for (const step of job.steps) {
+      const label = step.name ?? step.uses?.split('@')[0] ?? step.run?.split('\n')[0] ?? '?';
+      if (step.if !== undefined && !evaluate(String(step.if), base)) {
+        say(`    · ${label}: skipped`);
+        continue;
+      }
+      const outputs: Record<string, string> = {};
+      if (step.uses) {
+        say(`    · ${label}: ${emulate(step, base, { dir, remote: ctx.remote, outputs })}`);
+      } else if (step.run) {
+        if (/^npm ci\b/.test(step.run.trim())) {
+          if (!existsSync(path.join(dir, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+          say(`    · ${label}: using this project's node_modules`);
+          continue;
+        }
+        const outputFile = path.join(temp, `output-${step.id ?? 'step'}`);
+        writeFileSync(outputFile, '');
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', GITHUB_ACTIONS: 'true',
+          GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summary, RUNNER_TEMP: temp, GITHUB_REF_NAME: ctx.branch,
+          DIGEST_NOW: ctx.now, PUSH_BACKOFF: '0',
+        };
+        for (const [k, v] of Object.entries(step.env ?? {})) env[k] = interpolate(String(v ?? ''), base);
+        const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], { cwd: dir, env, encoding: 'utf8' });
+        say(`    · ${label}: exit ${r.status}`);
+        for (const line of `${r.stdout}${r.stderr}`.split('\n').filter(Boolean)) say(`        ${line}`);
+        for (const line of readFileSync(outputFile, 'utf8').split('\n')) {
+          const m = /^([\w-]+)=(.*)$/.exec(line);
+          if (m) outputs[m[1] as string] = m[2] as string;
+        }
+        if (r.status !== 0) {
+          base.status = 'failure';
+          say(`    ✗ step failed: the job stops here`);
+        }
+      }
+      if (step.id) base.steps[step.id] = { outputs };
+      if (base.status === 'failure' && step.run && !String(step.if ?? '').includes('always()')) break;
+    }
+    const jobOutputs: Record<string, string> = {};
+    for (const [k, expr] of Object.entries(job.outputs ?? {})) jobOutputs[k] = interpolate(expr, base);
+    needs[name] = { outputs: jobOutputs, result: base.status };
+    if (base.status === 'failure') return false;
+  }
+  return true;
+}
+
+/** What GitHub's own actions would do, done locally. */
+function emulate(step: Step, c: Contexts, job: { dir: string; remote: string; outputs: Record<string, string> }): string {
+  const action = step.uses?.split('@')[0] ?? '';
+  const w = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, interpolate(String(v), c)]));
+  switch (action) {
+    case 'actions/checkout': {
+      git(path.dirname(job.dir), 'clone', '--quiet', job.remote, job.dir);
+      if (w.ref) git(job.dir, 'checkout', '--quiet', w.ref);
+      return `cloned the local remote${w.ref ? ` at ${w.ref.slice(0, 7)}` : ''}`;
+    }
+    case 'actions/setup-node':
+      return `skipped (using ${process.version})`;
+    case 'actions/configure-pages':
+      Object.assign(job.outputs, { base_url: 'https://rehearsal.example.github.io/debate-digest', base_path: '/debate-digest' });
+      return 'base_url https://rehearsal.example.github.io/debate-digest';
+    case 'actions/upload-pages-artifact': {
+      const dir = path.join(job.dir, w.path ?? '_site');
+      const files = existsSync(dir) ? readdirSync(dir, { recursive: true }).length : 0;
+      return `would upload ${w.path ?? '_site'} (${files} files and folders)`;
+    }
+    case 'actions/deploy-pages':
+      job.outputs.page_url = 'https://rehearsal.example.github.io/debate-digest/';
+      return 'would deploy to https://rehearsal.example.github.io/debate-digest/';
+    default:
+      return `not emulated (${action})`;
+  }
+}
+
+process.exitCode = await main();
