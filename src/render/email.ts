@@ -33,7 +33,8 @@ export interface QuoteView {
   speakerName: string | null;
   sourceTitle: string;
   status: string;
-  stanceLabel: string;
+  /** Named so it cannot shadow the `stanceLabel` helper inside templates. */
+  stanceText: string;
   sources: { title: string; href: string; ref: string }[];
   /** "[1] [2]" for the text part. */
   sourceRefs: string;
@@ -125,7 +126,7 @@ export function buildEmailView(digest: Digest, config: Config, opts: { webUrl: s
       speakerName: q.speakerName ? oneLine(q.speakerName) : null,
       sourceTitle: oneLine(q.sourceTitle) || 'an unnamed source',
       status: q.status,
-      stanceLabel: stanceLabel(q.stance),
+      stanceText: stanceLabel(q.stance),
       sources,
       sourceRefs: sources.map((s) => s.ref).filter(Boolean).join(' '),
       counterpoints: q.counterpoints.map((c) => ({
