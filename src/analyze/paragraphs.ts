@@ -97,7 +97,7 @@ export interface Token extends Span {
 
 export function tokenize(text: string, start = 0, end = text.length): Token[] {
   const out: Token[] = [];
-  const re = /[\p{L}\p{N}]+(?:[’'\-.×][\p{L}\p{N}]+)*/gu;
+  const re = /[\p{L}\p{N}]+(?:[’'\-.×][\p{L}\p{N}]+)*×?/gu;
   re.lastIndex = start;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {

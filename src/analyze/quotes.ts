@@ -72,7 +72,7 @@ export function pairMarks(text: string): MarkPair[] {
       const first = text[j];
       const bottom = stack[0]!;
       const reopens = first !== undefined && (bottom.family === 'double' ? DOUBLE_OPEN.has(first) || first === '"' : first === '‘' || first === "'");
-      if (reopens && stack.length === 1 && !closesOnSameLine(text, j)) {
+      if (reopens && stack.length === 1) {
         skip.add(j);
       } else {
         stack.length = 0; // unclosed at the paragraph's end: not a quote we can trust
@@ -104,13 +104,6 @@ export function pairMarks(text: string): MarkPair[] {
     }
   }
   return out;
-}
-
-/** True when the line at `from` is a complete quote by itself (so it is a new quote, not a continuation). */
-function closesOnSameLine(text: string, from: number): boolean {
-  const eol = text.indexOf('\n', from);
-  const line = text.slice(from + 1, eol === -1 ? text.length : eol);
-  return /[”"][\s.,;:!?)]*$/.test(line.trimEnd()) && !/^[^”"]*$/.test(line);
 }
 
 const GENERIC_LABELS = /^(?:Q|A|Question|Answer|Host|Guest|Interviewer|Interviewee|Moderator|SPEAKER[ _]?\d+|Speaker \d+)$/;
@@ -204,6 +197,7 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
   }
 
   const pairs = pairMarks(text);
+  const dashLabels = new Map<number, string>();
 
   // A paragraph followed by a "— Name" line. A single hyphen is also a list bullet, so it counts only when
   // the paragraph above is not a list item itself.
@@ -227,7 +221,10 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     if (bq) span = trimSpan(text, span.start + bq[0].length, span.end);
     // When the paragraph is one quotation in marks, the marks' quote is the span; the dash names its speaker.
     const whole = pairs.find((q) => q.start - 1 <= span.start + 1 && q.end + 1 >= span.end - 1 && q.parentId === null);
-    if (whole) continue;
+    if (whole) {
+      dashLabels.set(whole.id, name);
+      continue;
+    }
     const existing = blocks.find((b) => b.span.start === span.start && b.span.end === span.end);
     if (existing) existing.label = existing.label ?? name;
     else blocks.push({ span, form: 'dash-line', label: name });
@@ -271,7 +268,7 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     }
     const after = text.slice(p.end + 1, text.indexOf('\n', p.end + 1) === -1 ? text.length : text.indexOf('\n', p.end + 1));
     const dash = /^\s*(?:—|–|―|--|-)\s*([A-Z].*)$/u.exec(after);
-    const label = dash ? nameFromAttribution(dash[1]!) : null;
+    const label = (dash ? nameFromAttribution(dash[1]!) : null) ?? dashLabels.get(p.id) ?? null;
     byId.set(p.id, out.length);
     out.push({ ...span, form: 'marks', parent, label, kind: wordKind(words, parent !== null), words });
   }

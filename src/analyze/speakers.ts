@@ -108,7 +108,15 @@ export function buildSpeakerIndex(speakers: SpeakerConfig[]): SpeakerIndex {
       const fz = fuzzy.find(([k]) => oneTypo(k, w));
       if (fz) out.push({ start: s, end: s + m[0].length, speaker: fz[1] });
     }
-    return out.sort((a, b) => a.start - b.start);
+    out.sort((a, b) => a.start - b.start);
+    // "Ilya Sutskevr": the alias and the misspelled surname are one mention.
+    const merged: Mention[] = [];
+    for (const m of out) {
+      const last = merged[merged.length - 1];
+      if (last && last.speaker === m.speaker && /^\s*$/.test(text.slice(last.end, m.start)) && m.start >= last.end) last.end = m.end;
+      else merged.push({ ...m });
+    }
+    return merged;
   };
   return { speakers, resolve, mentions };
 }

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { findQuotes } from '../../src/analyze/quotes.js';
+
+const spans = (text: string, known: string[] = []) =>
+  findQuotes(text, (l) => known.includes(l)).map((q) => ({ text: text.slice(q.start, q.end), form: q.form, kind: q.kind, label: q.label }));
+const texts = (text: string, known: string[] = []) => spans(text, known).map((s) => s.text);
+
+describe('findQuotes: each form', () => {
+  it.each([
+    ['curly double', 'He said “scaling alone will not get us there, not this time around” today.', ['scaling alone will not get us there, not this time around']],
+    ['straight double', 'He said "we are back in the age of research again, with big computers" then left.', ['we are back in the age of research again, with big computers']],
+    ['curly single', 'She wrote ‘models generalize dramatically worse than people do today’ once.', ['models generalize dramatically worse than people do today']],
+    ['apostrophes are not quotes', 'It’s the students’ work and they don’t mind.', []],
+    ['an opening mark used to close (“…“)', 'He said “This is the age of research again, folks. “ and left.', ['This is the age of research again, folks.']],
+    ['an opening mark is never before punctuation', 'x “a b c d e f g h. “ “.', ['a b c d e f g h.']],
+  ])('%s', (_n, text, want) => expect(texts(text)).toEqual(want));
+
+  it('nests same-mark quotes and marks the inner one quote-of-quote', () => {
+    const t = 'Ilya: “Then you tell the model, “Can you please fix the bug?” and it says sorry again and again.”';
+    const got = spans(t).filter((s) => s.form === 'marks');
+    expect(got.map((s) => s.text)).toEqual([
+      'Then you tell the model, “Can you please fix the bug?” and it says sorry again and again.',
+      'Can you please fix the bug?',
+    ]);
+    expect(got[1]!.kind).toBe('quote-of-quote');
+  });
+
+  it('carries an unclosed quote over paragraphs that reopen with a mark, ending at the closing mark', () => {
+    const t = 'He said:\n\n“The first paragraph of the answer goes on.\n\n“The second paragraph ends it here.”\n\nAfter.';
+    expect(texts(t)).toEqual(['The first paragraph of the answer goes on.\n\n“The second paragraph ends it here.']);
+  });
+
+  it('drops a quote left unclosed at the end of its paragraph', () => {
+    expect(texts('He said “this never closes\n\nNext paragraph here.')).toEqual([]);
+  });
+
+  it('finds Markdown block quotes without the marker', () => {
+    expect(spans('Intro.\n\n> The models generalize worse than people, by a lot.\n\nAfter.')).toMatchObject([
+      { text: 'The models generalize worse than people, by a lot.', form: 'blockquote', kind: 'direct' },
+    ]);
+  });
+
+  it('finds a paragraph followed by a — Name line, with the name as label', () => {
+    expect(spans('Scaling is over and we are back to the age of research.\n— Ilya Sutskever')).toMatchObject([
+      { text: 'Scaling is over and we are back to the age of research.', form: 'dash-line', label: 'Ilya Sutskever' },
+    ]);
+    // A bulleted list is not an attribution.
+    expect(spans('- first point of a list here\n- Second Point')).toEqual([]);
+  });
+
+  it.each([
+    ['Name: turns', 'Dwarkesh: Why do models generalize worse than people?\nIlya: Because we do not know the principle yet, honestly.', ['Dwarkesh', 'Ilya']],
+    ['Q:/A: turns', 'Q: What is the age of research exactly?\nA: It is when ideas matter more than compute again.', ['Q', 'A']],
+    ['SPEAKER n turns', 'SPEAKER 1: So where are we now with all this?\nSPEAKER 2: Back to the age of research, I think.', ['SPEAKER 1', 'SPEAKER 2']],
+    ['timestamped turns', '[00:01:02] Dwarkesh: What is the bottleneck now?\n[00:01:09] Ilya: Ideas are the bottleneck now, not compute.', ['Dwarkesh', 'Ilya']],
+  ])('transcript %s', (_n, text, labels) => {
+    const got = spans(text, ['Dwarkesh', 'Ilya']).filter((s) => s.form === 'turn');
+    expect(got.map((s) => s.label)).toEqual(labels);
+    for (const g of got) expect(text).toContain(g.text);
+    expect(got[0]!.text).not.toMatch(/^(?:\[|Q:|SPEAKER|Dwarkesh:)/);
+  });
+
+  it('a single "Note: …" line is not a transcript', () => {
+    expect(spans('Note: this post was updated on Monday with new quotes.')).toEqual([]);
+  });
+
+  it('a turn runs over its continuation lines to the next turn or blank line', () => {
+    const t = 'Host: First question here for you?\nGuest: Answer line one.\nAnswer line two.\n\nAfter the blank line.';
+    expect(texts(t)).toEqual(['First question here for you?', 'Answer line one.\nAnswer line two.']);
+  });
+
+  it('an excerpt of turns pasted after a colon ends each turn at its line', () => {
+    const t = 'Q: This bit did the trick for me:\nPatel: I think the models seem smarter than their impact.\nSutskever: Yeah, it is very confusing.\nI think he is wrong about that.\nDeepSeek: Indeed.';
+    expect(texts(t, ['Patel', 'Sutskever', 'DeepSeek'])).toContain('Yeah, it is very confusing.');
+  });
+
+  it('kinds: fragment under 8 words at top level', () => {
+    const got = spans('The “age of research” is back, he said: “we are squarely an age of research company now.”');
+    expect(got.map((g) => g.kind)).toEqual(['fragment', 'direct']);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analyze/index.js';
+import { buildSpeakerIndex } from '../../src/analyze/speakers.js';
+import { cfg, makeItem, speakers, themes } from './fixtures.js';
+
+const index = buildSpeakerIndex(speakers);
+const run = (text: string, over = {}) => analyze([makeItem(text, over)], { themes, speakers, analyze: cfg });
+const speakerOf = (text: string, quote: string, over = {}) => {
+  const q = run(text, over).quotes.find((x) => x.text === quote);
+  if (!q) throw new Error(`quote not found: ${quote}`);
+  return { speaker: q.speaker, method: q.attribution.method };
+};
+
+describe('speaker names', () => {
+  it.each([
+    ['Ilya Sutskever', 'ilya-sutskever'],
+    ['Sutsekver', 'ilya-sutskever'], // listed misspelling
+    ['Sutskeverr', 'ilya-sutskever'], // one typo, not listed
+    ['Yann Le Cun', 'yann-lecun'],
+    ['Francois Chollet', 'francois-chollet'],
+    ['Chollet’s', 'francois-chollet'],
+    ['Gary Marcus, NYU professor emeritus', 'gary-marcus'],
+    ['Alan Turing', null],
+    ['Pattel', null], // short names get no typo allowance
+  ])('%s → %s', (name, id) => expect(index.resolve(name)).toBe(id));
+
+  it('finds misspelled mentions in running text', () => {
+    const m = index.mentions('As Ilya Sutskevr told Dwarkesh, and Marcus replied.');
+    expect(m.map((x) => x.speaker)).toEqual(['ilya-sutskever', 'dwarkesh-patel', 'gary-marcus']);
+  });
+});
+
+describe('attribution passes, in order of trust', () => {
+  const quote = 'We are back in the age of research again, just with big computers.';
+  it.each([
+    ['label', `Dwarkesh: So what now, after all of this scaling?\nIlya: ${quote}`, 'ilya-sutskever', 'label'],
+    ['dash', `“${quote}”\n— Gary Marcus`, 'gary-marcus', 'dash'],
+    ['verb + name', `Sutskever said, “${quote}”`, 'ilya-sutskever', 'verb-name'],
+    ['name after', `“${quote}” said LeCun on Monday.`, 'yann-lecun', 'verb-name'],
+    ['colon after name', `Gary Marcus: “${quote}”`, 'gary-marcus', 'verb-name'],
+    ['verb + pronoun', `Sutskever was on the podcast this week. Near the end he says, “${quote}”`, 'ilya-sutskever', 'verb-pronoun'],
+    ['misspelled name', `Sutsekver argued: “${quote}”`, 'ilya-sutskever', 'verb-name'],
+  ])('%s', (_n, text, id, method) => expect(speakerOf(text, quote)).toEqual({ speaker: id, method }));
+
+  it('falls back to the declared speaker of the item', () => {
+    expect(speakerOf(`Notes from the interview: “${quote}”`, quote, { speakers: ['ilya-sutskever'] })).toEqual({ speaker: 'ilya-sutskever', method: 'declared' });
+  });
+
+  it('an explicit attribution to someone unknown stops the fallback (no declared speaker)', () => {
+    expect(speakerOf(`“${quote}” - Alan Turing in 1950`, quote, { speakers: ['ilya-sutskever'] })).toEqual({ speaker: null, method: 'dash' });
+  });
+
+  it('a pronoun resolves to the last named speaker, not an earlier one', () => {
+    const text = `Marcus disagreed with Altman last week. Later Sutskever joined in, and he said “${quote}”`;
+    expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
+  });
+
+  it('below the threshold the speaker is null', () => {
+    const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
+    expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
+  });
+
+  it('a hypothetical voice inside a speaker’s turn is that speaker’s', () => {
+    const text = `Host: And then?\nIlya: Then you tell the model, “Can you please fix the bug now, please?” and it does not.`;
+    expect(speakerOf(text, 'Can you please fix the bug now, please?').speaker).toBe('ilya-sutskever');
+  });
+});
