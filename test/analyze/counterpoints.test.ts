@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analyze/index.js';
+import { critiqueHits, restatementShare } from '../../src/analyze/counterpoints.js';
+import { cfg, makeItem, speakers, themes } from './fixtures.js';
+
+const claim = 'The top-down belief is the thing that sustains you when the experiments contradict you, because beauty and simplicity guide research taste.';
+
+describe('counterpoints', () => {
+  it('pairs a claim with the critic’s attack, not with the critic’s restatement of it', () => {
+    const item = makeItem(
+      [
+        `Ilya Sutskever: ${claim}`,
+        'Gary Marcus: He literally says it: the top-down belief is what sustains you when the experiments contradict you. This is not a scientific method; it is theology, an unfalsifiable habit that lets research taste ignore the evidence.',
+      ].join('\n'),
+    );
+    const r = analyze([item], { themes, speakers, analyze: cfg });
+    const q = r.quotes.find((x) => x.text === claim)!;
+    const cps = r.counterpoints.filter((c) => c.quoteId === q.id);
+    expect(cps).toHaveLength(1);
+    expect(cps[0]!.speaker).toBe('gary-marcus');
+    expect(cps[0]!.text).toContain('theology');
+    expect(cps[0]!.text).not.toContain('He literally says it');
+    expect(cps[0]!.reason).toMatch(/Gary Marcus disputes Ilya Sutskever/);
+    expect(cps[0]!.confidence).toBeGreaterThanOrEqual(cfg.counterpointThreshold);
+    expect(item.text.slice(cps[0]!.start, cps[0]!.end)).toBe(cps[0]!.text);
+  });
+
+  it('a critic who only restates the claim is not its counterpoint', () => {
+    const item = makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: So the top-down belief sustains you when the experiments contradict you, and beauty and simplicity guide research taste.`);
+    const r = analyze([item], { themes, speakers, analyze: cfg });
+    expect(r.counterpoints).toEqual([]);
+  });
+
+  it('the same speaker never answers themself', () => {
+    const item = makeItem(`Ilya Sutskever: ${claim}\nIlya Sutskever: But this is not a naive theology; the evidence is not ignored, research taste is wrong sometimes.`);
+    expect(analyze([item], { themes, speakers, analyze: cfg }).counterpoints).toEqual([]);
+  });
+
+  it('drops pairs under the threshold', () => {
+    const item = makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: This is not a scientific method; it is theology that lets research taste ignore the evidence.`);
+    const strict = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 1.01 } });
+    expect(strict.counterpoints).toEqual([]);
+  });
+
+  it.each([
+    ['This is theology, not science.', true],
+    ['The weather is lovely today.', false],
+  ])('critique words in %j: %s', (text, any) => expect(critiqueHits(text).length > 0).toBe(any));
+
+  it('restatement share is high for a paraphrase of the claim and low for an attack', () => {
+    expect(restatementShare('the top-down belief sustains you when experiments contradict you', claim)).toBeGreaterThan(0.6);
+    expect(restatementShare('This is not a scientific methodology; it is a theology.', claim)).toBeLessThan(0.2);
+  });
+});
