@@ -125,6 +125,15 @@ function parseLocalizedRfc822(raw: string): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+/** A feed URL's user:password must not leak into the links resolved against it. */
+function withoutCredentials(url: string | null): string | null {
+  if (url === null) return null;
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
+
 export function parseItemDate(raw: string | null): { date: string | null; dateProblem: 'missing' | 'invalid' | null } {
   if (raw === null || raw.trim() === '') return { date: null, dateProblem: 'missing' };
   let d: Date | null = new Date(raw.trim());
@@ -204,7 +213,7 @@ export async function parseFeed(xml: string, origin: string, opts: ParseFeedOpti
       'check the URL in a browser (it may be an HTML page, not a feed) or validate the feed; the other sources are still gathered');
   }
 
-  const docUrl = resolve(opts.baseUrl ?? origin, null);
+  const docUrl = withoutCredentials(resolve(opts.baseUrl ?? origin, null));
   const feedLink = resolve(text(feed.link), docUrl);
   const base = resolve(feedInfo.base, docUrl) ?? feedLink ?? docUrl;
   const rawItems = Array.isArray(feed.items) ? (feed.items as AnyRecord[]) : [];

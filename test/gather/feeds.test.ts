@@ -88,3 +88,12 @@ describe('parseItemDate', () => {
     expect(parseItemDate(' ')).toEqual({ date: null, dateProblem: 'missing' });
   });
 });
+
+describe('credentials', () => {
+  it('never copies the feed URL\'s user:password into item links or HTML', async () => {
+    const xml = rss([{ title: 't', link: '/post', description: '<a href="/other">x</a><img src="i.png" alt="">' }], { channelLink: '' });
+    const r = await parseFeed(xml, 'https://example.org/feed', { baseUrl: 'https://reader:s3cret@example.org/feed' });
+    expect(JSON.stringify(r)).not.toMatch(/reader|s3cret/);
+    expect(r.items[0]!.url).toBe('https://example.org/post');
+  });
+});

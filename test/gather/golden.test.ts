@@ -12,9 +12,11 @@ const CORPUS = process.env.FEED_CORPUS ?? path.resolve(import.meta.dirname, '../
 const FALLBACK = '/work/shared/feeds/rss-parser';
 const dir = existsSync(CORPUS) ? CORPUS : FALLBACK;
 const GOLDEN = path.resolve(import.meta.dirname, '../fixtures/feeds/golden');
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(rss|atom|xml)$/.test(f)).sort() : [];
+const HOSTILE = path.resolve(import.meta.dirname, '../fixtures/feeds/hostile');
+const feedFiles = (d: string) => (existsSync(d) ? readdirSync(d).filter((f) => /\.(rss|atom|xml)$/.test(f)).sort() : []);
+const files = feedFiles(dir);
 
-async function summarize(file: string) {
+async function summarize(dir: string, file: string) {
   const decoded = decodeBytes(readFileSync(path.join(dir, file)), null, 'xml');
   const parsed = await parseFeed(decoded.text, `https://feeds.example/${file}`, { maxItems: 1000 });
   return {
@@ -34,13 +36,36 @@ async function summarize(file: string) {
   };
 }
 
+async function checkGolden(got: unknown, goldenDir: string, file: string) {
+  const goldenFile = path.join(goldenDir, `${file}.json`);
+  if (process.env.UPDATE_GOLDEN) {
+    mkdirSync(goldenDir, { recursive: true });
+    writeFileSync(goldenFile, JSON.stringify(got, null, 2) + '\n');
+  }
+  expect(got).toEqual(JSON.parse(readFileSync(goldenFile, 'utf8')));
+}
+
+describe('golden: our hostile fixtures (test/fixtures/feeds/hostile)', () => {
+  it('finds them', () => {
+    expect(feedFiles(HOSTILE).length).toBeGreaterThanOrEqual(8);
+  });
+  for (const file of feedFiles(HOSTILE)) {
+    it(file, async () => {
+      const got = await summarize(HOSTILE, file);
+      const decoded = decodeBytes(readFileSync(path.join(HOSTILE, file)), null, 'xml');
+      const parsed = await parseFeed(decoded.text, `https://feeds.example/${file}`);
+      await checkGolden({ ...got, html: parsed.items.map((i) => i.html), urls: parsed.items.map((i) => i.url) }, path.join(GOLDEN, 'hostile'), file);
+    });
+  }
+});
+
 describe('golden: rss-parser corpus', () => {
   it('finds the corpus', () => {
     expect(files.length).toBeGreaterThanOrEqual(30);
   });
   for (const file of files) {
     it(file, async () => {
-      const got = await summarize(file);
+      const got = await summarize(dir, file);
       const goldenFile = path.join(GOLDEN, `${file}.json`);
       if (process.env.UPDATE_GOLDEN) {
         mkdirSync(GOLDEN, { recursive: true });
