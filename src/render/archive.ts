@@ -399,13 +399,18 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
   for (const s of config.speakers) speakerInfo.set(s.id, { name: s.name, role: s.role });
   for (const d of digests) for (const s of d.speakers) if (!speakerInfo.has(s.id)) speakerInfo.set(s.id, { name: s.name, role: s.role });
 
-  const themeHref = (id: string): string => `/themes/${slug(id)}/`;
-  const speakerHref = (id: string | null): string | null => (id && speakerInfo.has(id) ? `/speakers/${slug(id)}/` : null);
+  // Links carry the base path already: prefixing ~80 links a page in TS is free, while Eleventy's `url` filter
+  // (~65 µs a call) or HtmlBasePlugin (re-parsing every page) took a third of a 500-issue build. Templates
+  // still send their own fixed links through `url`.
+  const basePath = normalizeBasePath(config.site.basePath);
+  const link = (sitePath: string): string => basePath + sitePath.replace(/^\/+/, '');
+  const themeHref = (id: string): string => link(`/themes/${slug(id)}/`);
+  const speakerHref = (id: string | null): string | null => (id && speakerInfo.has(id) ? link(`/speakers/${slug(id)}/`) : null);
 
   // Where each quote lives, so a counterpoint that is itself a quote can link to it.
   const quoteHome = new Map<string, string>();
   for (const d of [...digests].reverse()) {
-    for (const s of d.sections) for (const q of s.quotes) if (!quoteHome.has(q.id)) quoteHome.set(q.id, `/issues/${slug(d.id)}/#${quoteAnchor(q.id)}`);
+    for (const s of d.sections) for (const q of s.quotes) if (!quoteHome.has(q.id)) quoteHome.set(q.id, link(`/issues/${slug(d.id)}/#${quoteAnchor(q.id)}`));
   }
 
   const viewCounterpoint = (c: DigestCounterpoint): ViewCounterpoint => ({
@@ -436,7 +441,7 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
     let s = speakers.get(id);
     if (!s) {
       const info = speakerInfo.get(id) ?? { name: id, role: '' };
-      s = { id, slug: slug(id), name: info.name, role: info.role, href: `/speakers/${slug(id)}/`, count: 0, groups: [], counters: [], lastmod: null };
+      s = { id, slug: slug(id), name: info.name, role: info.role, href: link(`/speakers/${slug(id)}/`), count: 0, groups: [], counters: [], lastmod: null };
       speakers.set(id, s);
     }
     return s;
@@ -451,7 +456,7 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
   for (const t of config.themes) themeOf(t.id);
 
   const issues: ViewIssue[] = digests.map((d) => {
-    const href = `/issues/${slug(d.id)}/`;
+    const href = link(`/issues/${slug(d.id)}/`);
     const issueRef = { id: d.id, number: d.number, date: d.date, dateLabel: formatDate(d.date, language), title: issueTitle(d, language), href };
     const sections: ViewSection[] = d.sections.map((s) => ({
       themeId: s.themeId,
@@ -492,11 +497,11 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
       description: d.preheader || d.intro,
       intro: d.intro,
       href,
-      absUrl: absoluteUrl(config, href),
+      absUrl: issueUrl(config, d.id),
       publishedAt: d.publishedAt,
       sections,
       sources: d.sources.map((s) => ({ title: s.title, href: safeHref(s.url), author: s.author })),
-      speakers: [...speakerIds].filter((id) => speakerInfo.has(id)).map((id) => ({ id, title: speakerInfo.get(id)?.name ?? id, href: `/speakers/${slug(id)}/` })),
+      speakers: [...speakerIds].filter((id) => speakerInfo.has(id)).map((id) => ({ id, title: speakerInfo.get(id)?.name ?? id, href: link(`/speakers/${slug(id)}/`) })),
       quoteCount: sections.reduce((n, s) => n + s.quotes.length, 0),
       prev: null,
       next: null,
@@ -677,15 +682,16 @@ function renderFeeds(model: ArchiveModel, _digests: Digest[], config: Config): {
 /** Pages worth listing for search engines (not the 404 page or the search page). */
 export function renderSitemap(model: ArchiveModel): string {
   const urls: { loc: string; lastmod: string | null }[] = [];
-  const abs = (p: string): string => model.site.root + p.replace(/^\/+/, '');
+  // Hrefs in the model already carry the base path; absolute URLs are the root plus the rest.
+  const abs = (href: string): string => model.site.root + href.slice(model.site.basePath.length);
   const latest = model.latest?.publishedAt ?? null;
-  urls.push({ loc: abs('/'), lastmod: latest });
+  urls.push({ loc: model.site.root, lastmod: latest });
   for (const i of model.issues) urls.push({ loc: i.absUrl, lastmod: i.publishedAt });
-  urls.push({ loc: abs('/themes/'), lastmod: latest });
+  urls.push({ loc: `${model.site.root}themes/`, lastmod: latest });
   for (const t of model.themes) urls.push({ loc: abs(t.href), lastmod: t.lastmod });
-  urls.push({ loc: abs('/speakers/'), lastmod: latest });
+  urls.push({ loc: `${model.site.root}speakers/`, lastmod: latest });
   for (const s of model.speakers) urls.push({ loc: abs(s.href), lastmod: s.lastmod });
-  urls.push({ loc: abs('/subscribe/'), lastmod: null });
+  urls.push({ loc: `${model.site.root}subscribe/`, lastmod: null });
   const lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'];
   for (const u of urls) {
     lines.push(`  <url><loc>${escapeHtml(u.loc)}</loc>${u.lastmod ? `<lastmod>${rfc3339(u.lastmod)}</lastmod>` : ''}</url>`);
@@ -821,8 +827,10 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
     configPath: ELEVENTY_CONFIG,
     pathPrefix: basePath,
     quietMode: opts.quiet ?? true,
-    config(eleventyConfig: { addGlobalData(name: string, value: unknown): void }) {
+    config(eleventyConfig: EleventyUserConfig) {
       eleventyConfig.addGlobalData('archive', model);
+      // Eleventy's slow-plugin warnings ("[11ty] Benchmark …") ignore quietMode; a quiet build prints nothing.
+      if (opts.quiet ?? true) eleventyConfig.benchmarkManager?.getBenchmarkGroup?.('Configuration')?.setIsVerbose?.(false);
     },
   });
   // quietMode still prints Eleventy's "Wrote N files" line; a quiet build prints nothing.
@@ -860,10 +868,15 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   return { pages: written.filter((f) => f.endsWith('.html')).length, files: manifest.files };
 }
 
+interface EleventyUserConfig {
+  addGlobalData(name: string, value: unknown): void;
+  benchmarkManager?: { getBenchmarkGroup?(name: string): { setIsVerbose?(verbose: boolean): void } | undefined };
+}
+
 type EleventyClass = new (
   input: string,
   output: string,
-  options: { configPath: string; pathPrefix: string; quietMode: boolean; config: (c: { addGlobalData(name: string, value: unknown): void }) => void },
+  options: { configPath: string; pathPrefix: string; quietMode: boolean; config: (c: EleventyUserConfig) => void },
 ) => { write(): Promise<unknown>; disableLogger(): void };
 
 /** Output paths from Eleventy's write() result (nested arrays of { outputPath }), relative to siteDir. */
@@ -880,7 +893,7 @@ function collectOutputs(results: unknown, siteDir: string): string[] {
 }
 
 function expectedPages(model: ArchiveModel): string[] {
-  const html = (href: string): string => `${href.replace(/^\/+/, '')}index.html`;
+  const html = (href: string): string => `${href.slice(model.site.basePath.length)}index.html`;
   return [
     ...model.issues.map((i) => html(i.href)),
     ...model.themes.map((t) => html(t.href)),

@@ -117,13 +117,28 @@ function decodeEntities(s: string): string {
     .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-/** The attributes of every start tag in an HTML text, values entity-decoded (a small tokenizer, enough for our output). */
+/**
+ * The attributes of every start tag in an HTML text, values entity-decoded: a small scanner, enough for our
+ * output. A tag it cannot read to its end yields a `!malformed` attribute, so a broken tag fails the tests.
+ */
 export function tagAttributes(html: string): { tag: string; name: string; value: string }[] {
   const out: { tag: string; name: string; value: string }[] = [];
-  for (const m of html.matchAll(/<([a-z][a-z0-9-]*)((?:\s+[^\s=>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>"']+))?)*)\s*\/?>/gi)) {
+  const attrRe = /\s*([^\s=>/"'<]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"'=<`]+)))?/y;
+  const endRe = /\s*\/?>/y;
+  for (const m of html.matchAll(/<([a-z][a-z0-9-]*)(?=[\s/>])/gi)) {
     const tag = m[1]!.toLowerCase();
-    for (const a of m[2]!.matchAll(/\s+([^\s=>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?/g)) {
+    let pos = m.index + m[0].length;
+    for (;;) {
+      endRe.lastIndex = pos;
+      if (endRe.test(html)) break;
+      attrRe.lastIndex = pos;
+      const a = attrRe.exec(html);
+      if (!a) {
+        out.push({ tag, name: '!malformed', value: html.slice(m.index, m.index + 120) });
+        break;
+      }
       out.push({ tag, name: a[1]!.toLowerCase(), value: decodeEntities(a[2] ?? a[3] ?? a[4] ?? '') });
+      pos = attrRe.lastIndex;
     }
   }
   return out;
@@ -155,6 +170,7 @@ export async function findBrokenLinks(siteDir: string, basePath: string): Promis
   for (const page of pages) {
     const pageUrl = new URL(basePath + page.replace(/index\.html$/, ''), origin);
     const html = await readFile(path.join(siteDir, page), 'utf8');
+    for (const bad of tagAttributes(html).filter((a) => a.name === '!malformed')) broken.push(`${page}: malformed tag ${bad.value}`);
     for (const { attr, value } of urlAttributes(html)) {
       if (attr === 'cite') continue;
       const target = new URL(value, pageUrl);
