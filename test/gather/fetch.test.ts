@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +95,26 @@ describe('fetchFeed against a real server on 127.0.0.1', () => {
     expect(err.code).toBe('FEED_TIMEOUT');
     const closed = await Promise.race([slowSocketClosed, new Promise((r) => setTimeout(() => r('still open'), 3000))]);
     expect(closed).toBe('closed');
+  });
+
+  it.skipIf(!existsSync('/usr/bin/python3'))('gives up at the connect timeout when the server never completes the handshake', async () => {
+    // A listener with a zero backlog that never accepts: once its queue holds one connection, the kernel
+    // drops further SYNs, so our connect stays pending, as with a black-holed host, but on loopback.
+    const py = spawn('/usr/bin/python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)']);
+    try {
+      const port: number = await new Promise((r) => py.stdout.once('data', (d) => r(Number(String(d).trim()))));
+      const fillers = Array.from({ length: 3 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 150));
+      try {
+        const err = await failure(fetchFeed(`http://127.0.0.1:${port}/feed`, none, testConfig({ connectTimeoutMs: 200, timeoutMs: 5000 })));
+        expect(err.code).toBe('FEED_TIMEOUT');
+        expect(err.message).toMatch(/could not connect within 200 ms/);
+      } finally {
+        for (const f of fillers) f.destroy();
+      }
+    } finally {
+      py.kill();
+    }
   });
 
   it('stops reading past maxBytes', async () => {
