@@ -27,10 +27,10 @@ export interface OutgoingMessage {
   /** `<local@domain>`; the outbox names its file after the local part (issue + recipient hash). */
   messageId: string;
   /**
-   * Called synchronously just before the first byte of the message body leaves (SMTP: after the server's 354;
-   * outbox: before the file is written). If it throws, the message is not sent. Optional.
+   * Called just before the first byte of the message body leaves (SMTP: after the server's 354; outbox: before
+   * the file is written); the body waits for it to resolve. If it throws or rejects, the message is not sent.
    */
-  onBodyStart?: () => void;
+  onBodyStart?: () => void | Promise<void>;
   /** Abort a send that takes too long: the SMTP connection is closed. */
   signal?: AbortSignal;
 }
@@ -51,21 +51,23 @@ export interface SendError extends Error {
   command?: string;
 }
 
-function bodyStream(raw: Buffer | string, onStart?: () => void): Readable {
+function bodyStream(raw: Buffer | string, onStart?: () => void | Promise<void>): Readable {
   let started = false;
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
   return new Readable({
     read() {
       if (started) return;
       started = true;
-      try {
-        onStart?.();
-      } catch (err) {
-        this.destroy(err as Error);
-        return;
-      }
-      this.push(buf);
-      this.push(null);
+      // Nothing is pushed until the hook is done: the server sees no byte of the body before that.
+      Promise.resolve()
+        .then(() => onStart?.())
+        .then(
+          () => {
+            this.push(buf);
+            this.push(null);
+          },
+          (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+        );
     },
   });
 }
@@ -85,7 +87,7 @@ export function createOutboxTransport(outboxDir: string): Transport {
     name: 'outbox',
     async send(msg) {
       const file = path.join(outboxDir, outboxFileName(msg.messageId));
-      msg.onBodyStart?.();
+      await msg.onBodyStart?.();
       // Write then rename: a crash never leaves half a message that looks like a whole one.
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, msg.raw);
@@ -113,7 +115,7 @@ export function createJsonTransport(opts: { keepRaw?: boolean } = {}): JsonTrans
     name: 'json',
     messages,
     async send(msg) {
-      msg.onBodyStart?.();
+      await msg.onBodyStart?.();
       const raw = typeof msg.raw === 'string' ? msg.raw : msg.raw.toString('latin1');
       messages.push({ from: msg.from, to: msg.to, messageId: msg.messageId, raw: opts.keepRaw === false ? null : raw, bytes: raw.length });
       return { accepted: true, response: `250 queued as ${messages.length}` };

@@ -108,14 +108,14 @@ describe('suppression list', () => {
 
 describe('send ledger', () => {
   const rec = (recipient: string, state: string) => ({ issueId: 'i-1', recipient, state, at: '2026-11-30T07:00:00.000Z', attempts: 1, responseCode: null, error: null, messageId: '<m@x>' });
-  it('keeps the last state per recipient, cuts a torn final line, and refuses a corrupt middle line', () => {
+  it('keeps the last state per recipient, cuts a torn final line, and refuses a corrupt middle line', async () => {
     const d = tmp();
     mkdirSync(path.join(d, 'sends'));
     const file = path.join(d, 'sends', 'i-1.jsonl');
     writeFileSync(file, JSON.stringify(rec('a', 'attempting')) + '\n' + JSON.stringify(rec('a', 'sent')) + '\n' + '{"issueId":"i-1","recip');
     const l = SendLedger.open(d, 'i-1');
     expect(l.last('a')?.state).toBe('sent');
-    l.append(rec('b', 'attempting') as never);
+    await l.append(rec('b', 'attempting') as never);
     l.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(3);

@@ -55,7 +55,7 @@ for (const [name, harness] of Object.entries(harnesses)) {
       let started = 0;
       const results = [];
       for (let i = 0; i < 3; i++) {
-        results.push(await t.send({ raw: raw(`r${i}@example.com`, `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`), from: 'digest@example.org', to: `r${i}@example.com`, messageId: `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`, onBodyStart: () => started++ }));
+        results.push(await t.send({ raw: raw(`r${i}@example.com`, `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`), from: 'digest@example.org', to: `r${i}@example.com`, messageId: `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`, onBodyStart: () => { started++; } }));
       }
       expect(started).toBe(3);
       for (const r of results) {
