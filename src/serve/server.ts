@@ -68,6 +68,8 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
+  /** Resolves once every confirmation email accepted so far has been sent (or failed and been logged). */
+  settled(): Promise<void>;
 }
 
 /** DATABASE_PATH, default subscribers.db (gitignored). For the CLI. */
@@ -458,6 +460,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let closing: Promise<void> | null = null;
   return {
     url,
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
     close() {
       closing ??= (async () => {
         clearInterval(pruneTimer);
