@@ -73,25 +73,26 @@ export function documentPath(doc: string): string {
   return doc.startsWith('seeds/') ? path.resolve(ROOT, '..', 'shared', doc) : path.resolve(ROOT, doc);
 }
 
-async function readDocumentText(doc: string): Promise<string> {
+async function readDocument(doc: string): Promise<{ text: string; html: string | null }> {
   const file = documentPath(doc);
   const raw = readFileSync(file, 'utf8');
   try {
-    // The same reader gather uses, so offsets match what the pipeline would see.
+    // The same reader gather uses, so offsets (and the sanitized HTML) match what the pipeline would see.
     const files = (await import('../src/gather/files.js')) as { parseDroppedFile?: (c: string, p: string) => { item: SourceItem | null } };
     const item = files.parseDroppedFile?.(raw, path.basename(file)).item;
-    if (item) return item.text;
+    if (item) return { text: item.text, html: item.html };
   } catch {
     // gather not available: fall back to the documented rules below
   }
   if (file.endsWith('.html') || file.endsWith('.htm')) {
-    const s = (await import('../src/gather/sanitize.js')) as { htmlToText: (h: string) => string };
-    return s.htmlToText(raw);
+    const s = (await import('../src/gather/sanitize.js')) as { htmlToText: (h: string) => string; sanitizeHtml: (h: string, base: string | null) => string };
+    const html = s.sanitizeHtml(raw, null);
+    return { text: s.htmlToText(html), html };
   }
-  return stripFrontMatter(raw);
+  return { text: stripFrontMatter(raw), html: null };
 }
 
-export function itemFromGold(g: GoldFile, text: string): SourceItem {
+export function itemFromGold(g: GoldFile, text: string, html: string | null = null): SourceItem {
   return {
     id: g.document,
     kind: 'file',
@@ -108,7 +109,7 @@ export function itemFromGold(g: GoldFile, text: string): SourceItem {
     stance: g.declared.stance ?? null,
     primary: g.declared.primary ?? false,
     text,
-    html: null,
+    html,
     contentHash: g.document,
   };
 }
@@ -258,8 +259,9 @@ export async function evaluateSet(dir: string, speakers: SpeakerConfig[], themes
   const files = readdirSync(dir).filter((f) => f.endsWith('.gold.json')).sort();
   if (files.length === 0) return null;
   const golds = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as GoldFile);
-  const texts = await Promise.all(golds.map((g) => readDocumentText(g.document)));
-  const items = golds.map((g, i) => itemFromGold(g, texts[i]!));
+  const docs = await Promise.all(golds.map((g) => readDocument(g.document)));
+  const texts = docs.map((d) => d.text);
+  const items = golds.map((g, i) => itemFromGold(g, docs[i]!.text, docs[i]!.html));
   const analysis = analyze(items, { themes, speakers, analyze: cfg });
   return scoreSet(golds, texts, analysis, items, cfg, withDetails);
 }

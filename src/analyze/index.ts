@@ -49,7 +49,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   const voicesByItem = new Map<string, PassageVoice>();
   for (const item of all) {
     const text = item.text;
-    const raws = findQuotes(text, knownLabel);
+    const raws = findQuotes(text, knownLabel, item.html);
     const labelRanges = raws.filter((r) => r.form === 'turn').map((r) => ({ start: text.lastIndexOf('\n', r.start - 1) + 1, end: r.start }));
     const mentions: Mention[] = index.mentions(text).filter((m) => !labelRanges.some((l) => m.start >= l.start && m.end <= l.end));
     const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);

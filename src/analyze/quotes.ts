@@ -1,5 +1,5 @@
 import type { QuoteKind } from '../model.js';
-import { countWords, splitLines, trimSpan, type Span } from './paragraphs.js';
+import { countWords, splitLines, tokenize, trimSpan, type Span } from './paragraphs.js';
 
 /**
  * Finding quoted spans in plain text. Every span is an offset pair into the text; nothing is rewritten.
@@ -153,9 +153,61 @@ function wordKind(words: number, nested: boolean): QuoteKind {
   return words >= 8 ? 'direct' : 'fragment';
 }
 
-/** All quoted spans of a text, outer ones before the ones they contain. */
-export function findQuotes(text: string, knownLabel: (label: string) => boolean = () => false): RawQuote[] {
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', mdash: '—', ndash: '–', hellip: '…' };
+
+/** Text of each <blockquote> in sanitized HTML (nested ones included in their parent's text). */
+export function blockquoteTexts(html: string): string[] {
+  const out: string[] = [];
+  const re = /<blockquote\b[^>]*>([\s\S]*?)<\/blockquote>/gi;
+  for (const m of html.matchAll(re)) {
+    const inner = m[1]!
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&(#x?[0-9a-f]+|\w+);/gi, (all, e: string) => {
+        if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+        if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
+        return ENTITIES[e.toLowerCase()] ?? all;
+      });
+    if (inner.trim()) out.push(inner);
+  }
+  return out;
+}
+
+/**
+ * Where an HTML block quote's words stand in the plain text gather made from the same HTML: the first
+ * token run that matches the block's words in order. Gather's text keeps the words, not the markup.
+ */
+function locateBlock(text: string, blockText: string, from: number): Span | null {
+  const want = tokenize(blockText).map((t) => t.norm);
+  if (want.length === 0) return null;
+  const toks = tokenize(text, from);
+  outer: for (let p = 0; p + want.length <= toks.length; p++) {
+    for (let k = 0; k < want.length; k++) if (toks[p + k]!.norm !== want[k]) continue outer;
+    return { start: toks[p]!.start, end: toks[p + want.length - 1]!.end };
+  }
+  return null;
+}
+
+/** All quoted spans of a text, outer ones before the ones they contain. `html`: the item's sanitized HTML. */
+export function findQuotes(text: string, knownLabel: (label: string) => boolean = () => false, html: string | null = null): RawQuote[] {
   const blocks: { span: Span; form: QuoteForm; label: string | null }[] = [];
+  if (html) {
+    let from = 0;
+    for (const bt of blockquoteTexts(html)) {
+      const at = locateBlock(text, bt, from);
+      if (!at) continue;
+      // Keep the closing punctuation the words end with ("…research." not "…research").
+      let end = at.end;
+      while (end < text.length && /[.!?…,;:)”"’]/.test(text[end]!)) end++;
+      let start = at.start;
+      // A block quote that is one quotation in marks: the span is inside the marks, as for any quote.
+      if (/[“"‘]/.test(text[start - 1] ?? '') && /[”"’]/.test(text[end - 1] ?? '')) {
+        end--;
+      } else if (/[“"‘]/.test(text[start] ?? '')) start++;
+      const span = trimSpan(text, start, end);
+      if (span.end > span.start) blocks.push({ span, form: 'blockquote', label: null });
+      from = at.end;
+    }
+  }
   const lines = splitLines(text);
 
   // Transcript turns: from after the label to the next turn or blank line.

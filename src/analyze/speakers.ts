@@ -122,7 +122,7 @@ export function buildSpeakerIndex(speakers: SpeakerConfig[]): SpeakerIndex {
 }
 
 const SPEECH_VERBS =
-  'says|said|say|saying|argues|argued|argue|notes|noted|explains|explained|adds|added|writes|wrote|tells|told|claims|claimed|admits|admitted|calls|called|puts it|put it|asks|asked|suggests|suggested|insists|insisted|warns|warned|recalls|recalled|describes|described|concedes|conceded|concludes|concluded|continues|continued|goes on|went on|replies|replied|responds|responded|answers|answered|declares|declared|observes|observed|remarks|remarked|states|stated|believes|thinks|quips|quipped|frames|framed|reframes|mused|muses|offers|offered|explicitly says|dryly calls|according to';
+  'says|said|say|saying|tweeted|tweets|posted|posts|commented|comments|countered|counters|retorted|objected|objects|disputed|disputes|pushed back|pushes back|shot back|cautioned|cautions|predicted|predicts|acknowledged|acknowledges|stressed|stresses|emphasized|emphasised|pointed out|points out|wrote in|told|quipped|joked|jokes|summed up|sums up|put it this way|replied|laughed|added|argues|argued|argue|notes|noted|explains|explained|adds|added|writes|wrote|tells|told|claims|claimed|admits|admitted|calls|called|puts it|put it|asks|asked|suggests|suggested|insists|insisted|warns|warned|recalls|recalled|describes|described|concedes|conceded|concludes|concluded|continues|continued|goes on|went on|replies|replied|responds|responded|answers|answered|declares|declared|observes|observed|remarks|remarked|states|stated|believes|thinks|quips|quipped|frames|framed|reframes|mused|muses|offers|offered|explicitly says|dryly calls|according to';
 const VERB = `(?:${SPEECH_VERBS})`;
 const PRONOUN = '(?:he|she|He|She)';
 
