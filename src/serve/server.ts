@@ -23,7 +23,8 @@ import { maskAddress, normalizeAddress, tokenRecipient, verifyUnsubscribeToken }
 import { addressKey, createQueries, openStore, type Queries, type SubscriberRow } from './store.js';
 import { confirmToken, newNonce, parseConfirmToken } from './tokens.js';
 import { verifyConfirmMac } from './tokens.js';
-import { buildConfirmationMail } from './mail.js';
+import { createConfirmationMailer } from './mail.js';
+import { dkimFromEnv } from '../deliver/headers.js';
 import { confirmForm, page, p, subscribeForm, unsubscribeForm, type PageOptions } from './pages.js';
 
 /** A fixed-window limit: at most `max` requests per `windowSeconds`. */
@@ -196,6 +197,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const transport = opts.transport ?? createTransport(env, { outboxDir: env.OUTBOX_DIR || 'outbox', rateLimitPerSecond: config.email.rateLimitPerSecond });
   const pageOpts: PageOptions = { lang: config.site.language, siteTitle: config.site.title, siteUrl: new URL(config.site.basePath || '/', config.site.url).href };
   const pending = new Set<Promise<void>>();
+  const mailer = createConfirmationMailer({
+    from: config.email.from,
+    replyTo: config.email.replyTo,
+    listId,
+    siteTitle: config.site.title,
+    siteUrl: pageOpts.siteUrl,
+    expiresHours: Math.round(ttl / 3600),
+    dkim: dkimFromEnv(env, config.email.from),
+  });
   let base = '';
 
   const prune = () => {
@@ -232,17 +242,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sendConfirmation = (address: string, nonce: string, token: string, at: Date) => {
     const job = (async () => {
       try {
-        const mail = await buildConfirmationMail({
-          from: config.email.from,
-          replyTo: config.email.replyTo,
-          to: address,
-          siteTitle: config.site.title,
-          siteUrl: pageOpts.siteUrl,
-          confirmUrl: `${base}confirm?token=${encodeURIComponent(token)}`,
-          expiresHours: Math.round(ttl / 3600),
-          nonce,
-          date: at,
-        });
+        const mail = await mailer.build(address, `${base}confirm?token=${encodeURIComponent(token)}`, nonce, at);
         await transport.send({ raw: mail.raw, from: mail.from, to: mail.to, messageId: mail.messageId });
       } catch (err) {
         const e = err as { message?: string; responseCode?: number };
