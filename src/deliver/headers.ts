@@ -9,6 +9,7 @@
  * us as quoted-printable (handed to MailComposer as `raw` parts) so the placeholder can never be split by a
  * soft line break we did not choose.
  */
+import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import DKIM from 'nodemailer/lib/dkim';
 import * as qp from 'nodemailer/lib/qp';
@@ -83,6 +84,8 @@ export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from
     headers: { 'List-Id': `${opts.listName.replace(/[<>"\r\n]/g, '')} <${opts.listId}>` },
     text: { raw: textRaw },
     html: { raw: htmlRaw },
+    // Derived from the content, not random: the same issue gives byte-identical messages (reviewable outbox).
+    baseBoundary: createHash('sha256').update(rendered.subject).update('\0').update(rendered.text).update('\0').update(rendered.html).digest('hex').slice(0, 16),
   });
   const raw = (await composer.compile().build()).toString('latin1');
   const idLine = new RegExp(`^Message-ID: <${HEADER_MARK.replace(/[.]/g, '\\.')}>\\r\\n`, 'im');

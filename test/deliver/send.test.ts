@@ -3,7 +3,7 @@
  * connections, slow servers, auth, thresholds, suppression, DKIM. Every message is parsed with mailparser.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -216,6 +216,19 @@ describe('deliver over SMTP', () => {
     expect(summary.sent).toBe(1);
     expect(lines.join('\n')).toMatch(/UNSUBSCRIBE_SECRET is not set/);
     expect(DEVELOPMENT_SECRET).toMatch(/DEVELOPMENT-ONLY/);
+  });
+
+  it('writes byte-identical outbox messages for the same issue, recipient and run time (reviewable)', async () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    await run({ subscribers: subs(2), transport: createOutboxTransport(path.join(a, 'outbox')), ledgerDir: a });
+    await run({ subscribers: subs(2), transport: createOutboxTransport(path.join(b, 'outbox')), ledgerDir: b });
+    const files = readdirSync(path.join(a, 'outbox')).sort();
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      expect(f).toMatch(/^2026-11-30-3\.[0-9a-f]{32}\.eml$/);
+      expect(readFileSync(path.join(b, 'outbox', f), 'latin1')).toBe(readFileSync(path.join(a, 'outbox', f), 'latin1'));
+    }
   });
 
   it('dry run sends nothing and writes no ledger', async () => {

@@ -53,6 +53,8 @@ describe('renderEmail: the realistic issue', () => {
     expect(h).toContain(`href="${UNSUBSCRIBE_PLACEHOLDER}"`);
     expect(h).toContain('Issue #3 · 30 November 2026');
     expect(h).not.toContain('{{');
+    // Images, if a template ever adds one, carry alt text.
+    for (const img of h.matchAll(/<img\b[^>]*>/gi)) expect(img[0]).toMatch(/\balt="/);
   });
 
   it('has a subject with the issue number and date', () => {
