@@ -15,7 +15,7 @@
  */
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import { DigestError } from '../errors.js';
 import type { Config } from '../model.js';
 import { createTransport, type Transport } from '../deliver/transports.js';
@@ -159,6 +159,21 @@ export function checkAddress(raw: unknown): string {
   return email;
 }
 
+/**
+ * The rate-limit key of a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64, since one
+ * host usually holds a whole /64 and could otherwise change address per request.
+ */
+export function ipKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]!.split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -212,7 +227,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const t = now().getTime();
     const longest = Math.max(limits.perIp.windowSeconds, limits.perAddress.windowSeconds);
     // Expired tokens are kept 30 days so a late click still hears "expired" (410), not "invalid".
-    store.prune(Math.floor(t / 1000) - longest, new Date(t - 30 * 86400_000).toISOString());
+    const forgotten = store.prune(Math.floor(t / 1000) - longest, new Date(t - 30 * 86400_000).toISOString());
+    if (forgotten > 0) log(`forgot ${forgotten} address(es) never confirmed`);
   };
   prune();
   const pruneTimer = setInterval(prune, 3600_000);
@@ -234,9 +250,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // The rightmost entry is the one our own proxy added; anything left of it the client could forge.
       const xff = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
       const last = xff[xff.length - 1];
-      if (last) return last;
+      if (last) return ipKey(last);
     }
-    return req.socket.remoteAddress ?? 'unknown';
+    return ipKey(req.socket.remoteAddress ?? 'unknown');
   };
 
   const sendConfirmation = (address: string, nonce: string, token: string, at: Date) => {

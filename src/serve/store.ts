@@ -167,6 +167,8 @@ export function createQueries(db: Db, listId: string) {
     ),
     pruneLimits: db.prepare<[number]>(`DELETE FROM rate_limits WHERE window < ?`),
     pruneTokens: db.prepare<[string]>(`DELETE FROM tokens WHERE expires_at < ?`),
+    // Someone who never confirmed never agreed to be kept: once their last link is gone, so is their address.
+    prunePending: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND id NOT IN (SELECT subscriber_id FROM tokens)`),
     active: db.prepare<[], { address: string }>(`SELECT address FROM subscribers WHERE status = 'active' ORDER BY id`),
   };
 
@@ -209,11 +211,15 @@ export function createQueries(db: Db, listId: string) {
     }),
     /** Count one hit on a fixed-window counter; returns the count in this window including this hit. */
     hit: (key: string, windowStart: number): number => q.hit.get(key, windowStart)!.count,
-    /** Drop finished rate-limit windows and tokens expired long ago (a recent expired one still answers 410). */
-    prune: (windowsBefore: number, tokensExpiredBefore: string) => {
+    /**
+     * Drop finished rate-limit windows, tokens expired long ago (a recent expired one still answers 410), and
+     * pending addresses left with no token. Returns how many pending addresses were forgotten.
+     */
+    prune: db.transaction((windowsBefore: number, tokensExpiredBefore: string): number => {
       q.pruneLimits.run(windowsBefore);
       q.pruneTokens.run(tokensExpiredBefore);
-    },
+      return q.prunePending.run().changes;
+    }),
     active: (): string[] => q.active.all().map((r) => r.address),
   };
 }

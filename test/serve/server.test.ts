@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
 import { createJsonTransport, type JsonTransport } from '../../src/deliver/transports.js';
 import { parseSubscribers, unsubscribeToken } from '../../src/deliver/subscribers.js';
-import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { ipKey, startServer, type RunningServer } from '../../src/serve/server.js';
 import { activeSubscribers, dumpTables, openStore, type Db } from '../../src/serve/store.js';
 import { confirmToken } from '../../src/serve/tokens.js';
 import { clock, EXPORT_TOKEN, get, post, SECRET, tempDb, testConfig, waitFor } from './helpers.js';
@@ -341,5 +341,19 @@ describe('export, CORS and rate limits', () => {
       await s2.close();
     }
     expect(t2.messages.length).toBe(3);
+  });
+});
+
+describe('ipKey', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['::ffff:192.0.2.7', '192.0.2.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::9', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ])('%s → %s', (ip, key) => {
+    expect(ipKey(ip)).toBe(key);
   });
 });

@@ -86,3 +86,23 @@ describe('queries', () => {
     }
   });
 });
+
+describe('prune', () => {
+  it('forgets a pending address once its last token is pruned; keeps confirmed ones', async () => {
+    const file = await tempDb();
+    const db = openStore(file);
+    try {
+      const q = createQueries(db, 'list.example.org');
+      q.requestSubscription('never@example.org', 'p'.repeat(22), '2026-10-01T00:00:00Z', '2026-10-03T00:00:00Z');
+      const kept = q.requestSubscription('kept@example.org', 'k'.repeat(22), '2026-10-01T00:00:00Z', '2026-10-03T00:00:00Z');
+      q.confirm('k'.repeat(22), kept.id, '2026-10-01T00:01:00Z');
+      q.requestSubscription('recent@example.org', 'r'.repeat(22), '2026-11-29T00:00:00Z', '2026-12-01T00:00:00Z');
+      // Tokens that expired before Nov 1 go; with them the pending address that never confirmed.
+      expect(q.prune(0, '2026-11-01T00:00:00Z')).toBe(1);
+      const left = (db.prepare('SELECT address, status FROM subscribers ORDER BY address').all() as { address: string }[]).map((r) => r.address);
+      expect(left).toEqual(['kept@example.org', 'recent@example.org']);
+    } finally {
+      db.close();
+    }
+  });
+});
