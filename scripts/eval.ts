@@ -85,8 +85,8 @@ async function readDocument(doc: string): Promise<{ text: string; html: string |
     // gather not available: fall back to the documented rules below
   }
   if (file.endsWith('.html') || file.endsWith('.htm')) {
-    const s = (await import('../src/gather/sanitize.js')) as { htmlToText: (h: string) => string; sanitizeHtml: (h: string, base: string | null) => string };
-    const html = s.sanitizeHtml(raw, null);
+    const s = (await import('../src/gather/sanitize.js')) as { htmlToText: (h: string) => string; sanitizeHtml: (h: string, base?: string) => string };
+    const html = s.sanitizeHtml(raw, undefined);
     return { text: s.htmlToText(html), html };
   }
   return { text: stripFrontMatter(raw), html: null };

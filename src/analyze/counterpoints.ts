@@ -89,6 +89,7 @@ export function buildPassages(
   voices: PassageVoice,
 ): Passage[] {
   const out: Passage[] = [];
+  const seen = new Set<string>();
   const { text } = item;
   for (const line of splitLines(text)) {
     const from = voices.turnStarts.get(line.start) ?? line.start;
@@ -97,7 +98,16 @@ export function buildPassages(
     sents.forEach((s0, k) => {
       // A short sentence ("This isn't a scientific methodology.") is answered by the one that follows it.
       const nextS = sents[k + 1];
-      const s = nextS && tokenize(text, s0.start, s0.end).length < 10 ? { start: s0.start, end: nextS.end } : s0;
+      let s = nextS && tokenize(text, s0.start, s0.end).length < 10 ? { start: s0.start, end: nextS.end } : s0;
+      // Inside a short quotation by a known speaker, the answering passage is the whole quotation.
+      const whole = voices.spans.find(
+        (v) => v.form !== 'turn' && v.speaker !== null && v.start <= s0.start && v.end >= s0.end && tokenize(text, v.start, v.end).length <= 80,
+      );
+      if (whole) {
+        if (seen.has(`${whole.start}:${whole.end}`)) return;
+        seen.add(`${whole.start}:${whole.end}`);
+        s = { start: whole.start, end: whole.end };
+      }
       // The innermost span holding the sentence decides its voice.
       let voice = { speaker: voices.author.speaker, voice: voices.author.voice, quoted: false };
       let size = Infinity;
@@ -192,8 +202,11 @@ export function pairCounterpoints(
         const gap = p.start - sameItem.end;
         proximity = gap >= 0 && gap < 2500 ? 1.5 : gap >= 0 && gap < 6000 ? 1.1 : 0.8;
       }
-      const quotedPenalty = p.quoted ? 0.6 : 1;
-      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty;
+      // Quoted words of someone unnamed are weaker evidence than a named speaker's or the author's own.
+      const quotedPenalty = p.quoted && p.speaker === null ? 0.6 : 1;
+      // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
+      const setUp = p.context && restatementShare(p.context, q.text) >= 0.3 ? 1.3 : 1;
+      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp;
       scored.push({ q, i, score, hits });
     });
   }

@@ -5,7 +5,7 @@ import { groupQuotes, type DedupeCandidate } from './dedupe.js';
 import { splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
 import { scoreQuote } from './rank.js';
-import { attribute, buildSpeakerIndex, type Attribution, type Mention } from './speakers.js';
+import { UNKNOWN_PERSON, attribute, buildSpeakerIndex, type Attribution, type Mention } from './speakers.js';
 import { stanceOf } from './stance.js';
 import { buildThemeMatcher, themesFor } from './themes.js';
 
@@ -52,6 +52,14 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     const raws = findQuotes(text, knownLabel, item.html);
     const labelRanges = raws.filter((r) => r.form === 'turn').map((r) => ({ start: text.lastIndexOf('\n', r.start - 1) + 1, end: r.start }));
     const mentions: Mention[] = index.mentions(text).filter((m) => !labelRanges.some((l) => m.start >= l.start && m.end <= l.end));
+    // People the item quotes by name who are not in speakers.yaml ("— Alan Turing"): their mentions count as
+    // "someone else was named last", so a later "he says" is not pinned on an earlier known speaker.
+    for (const label of new Set(raws.filter((r) => r.form !== 'turn' && r.label && !index.resolve(r.label)).map((r) => r.label!))) {
+      const surname = label.split(/\s+/).pop()!;
+      const re = new RegExp(`(?<![\\p{L}])(?:${[label, surname].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\p{L}])`, 'gu');
+      for (const m of text.matchAll(re)) mentions.push({ start: m.index!, end: m.index! + m[0].length, speaker: UNKNOWN_PERSON });
+    }
+    mentions.sort((a, b) => a.start - b.start);
     const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);
     const done = new Map<number, Attribution>();
     const lines = splitLines(text);
@@ -183,7 +191,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     threshold: opts.analyze.counterpointThreshold,
   }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
   for (const c of counterpoints) {
-    const twin = quotes.find((q) => q.citations.some((ct) => ct.itemId === c.itemId && ct.start === c.start && ct.end === c.end));
+    const twin = quotes.find((q) => q.kind !== 'fragment' && q.citations.some((ct) => ct.itemId === c.itemId && ct.start <= c.start && ct.end >= c.end && ct.end - ct.start <= (c.end - c.start) * 1.5));
     if (twin) c.counterQuoteId = twin.id;
   }
 

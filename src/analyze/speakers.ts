@@ -24,8 +24,11 @@ export interface SpeakerIndex {
 }
 
 export interface Mention extends Span {
+  /** A speaker id, or UNKNOWN_PERSON for a named person who is not in speakers.yaml. */
   speaker: string;
 }
+
+export const UNKNOWN_PERSON = '?';
 
 function fold(s: string): string {
   return s
@@ -210,7 +213,7 @@ const HYPOTHETICAL =
 function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
   for (let i = ctx.mentions.length - 1; i >= 0; i--) {
     const m = ctx.mentions[i]!;
-    if (m.end <= pos && m.start >= floor && m.speaker !== exclude) return m.speaker;
+    if (m.end <= pos && m.start >= floor && m.speaker !== exclude) return m.speaker === UNKNOWN_PERSON ? null : m.speaker;
   }
   return null;
 }
@@ -232,9 +235,9 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   const floor = parent ? parent.start : 0;
   const { before, beforeStart, after } = around(text, q, floor);
-  const namesBefore = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= q.start);
+  const namesBefore = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= q.start && m.speaker !== UNKNOWN_PERSON);
   const afterStart = q.end;
-  const namesAfter = ctx.mentions.filter((m) => m.start >= afterStart && m.end <= afterStart + after.length + 2);
+  const namesAfter = ctx.mentions.filter((m) => m.start >= afterStart && m.end <= afterStart + after.length + 2 && m.speaker !== UNKNOWN_PERSON);
 
   // 3. verb + name: "Sutskever said", "said Sutskever", "according to LeCun", "Marcus: “…”", "In Ilya's words".
   const lastName = namesBefore[namesBefore.length - 1];
@@ -278,8 +281,11 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // Inside someone's turn, a quote is their own voice only when it reads like a hypothetical ("you tell it, “…”").
     if (HYPOTHETICAL.test(before.replace(/[“"‘]/g, ''))) return { ...parentAttr };
     // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.
+    // ...unless it sits in the sentence as a noun phrase ("the high priest of “scaling is all you need”"): a
+    // slogan or scare quote, not reported words.
+    const inline = /\b(?:of|the|a|an|with|merely|like|about|from|as|called|into|for|by)\s*$/i.test(before.replace(/[“"‘]\s*$/, ''));
     const who = lastNamedBefore(ctx, q.start, turnSpeaker);
-    if (who && q.kind !== 'fragment') return { speaker: who, method: 'verb-pronoun', confidence: 0.62 };
+    if (who && q.kind !== 'fragment' && !inline) return { speaker: who, method: 'verb-pronoun', confidence: 0.62 };
     return { speaker: null, method: 'none', confidence: 0 };
   }
 

@@ -83,7 +83,7 @@ describe('findQuotes: each form', () => {
 describe('HTML block quotes (located through the item’s sanitized HTML)', () => {
   it('finds the block quote’s words in the plain text gather made', async () => {
     const { htmlToText, sanitizeHtml } = await import('../../src/gather/sanitize.js');
-    const html = sanitizeHtml('<p>Marcus wrote a reply.</p><blockquote><p>Scaling &amp; more scaling will not get us to <em>general</em> intelligence.</p></blockquote><p>— Gary Marcus</p>', null);
+    const html = sanitizeHtml('<p>Marcus wrote a reply.</p><blockquote><p>Scaling &amp; more scaling will not get us to <em>general</em> intelligence.</p></blockquote><p>— Gary Marcus</p>', undefined);
     const text = htmlToText(html);
     const got = findQuotes(text, () => false, html).map((q) => ({ text: text.slice(q.start, q.end), form: q.form }));
     expect(got).toContainEqual({ text: 'Scaling & more scaling will not get us to general intelligence.', form: 'blockquote' });
