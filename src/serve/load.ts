@@ -28,6 +28,8 @@ export interface LoadTestOptions {
   maxSeconds?: number;
   /** Where the database goes; default a temp file, removed afterwards. */
   databasePath?: string;
+  /** The list's configuration (list id, sender, site); default a built-in example. */
+  config?: Config;
 }
 
 export interface PhaseResult {
@@ -131,7 +133,7 @@ export async function loadTest(opts: LoadTestOptions = {}): Promise<LoadTestResu
   const tmp = opts.databasePath ? null : await mkdtemp(path.join(os.tmpdir(), 'dd-load-'));
   const databasePath = opts.databasePath ?? path.join(tmp!, 'load.db');
   const secret = 'load-test-secret-not-for-production';
-  const config = loadConfig();
+  const config = opts.config ?? loadConfig();
   const listId = config.email.listId;
   const transport = createJsonTransport({ keepRaw: false });
   const server = await startServer({
