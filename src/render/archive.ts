@@ -9,7 +9,7 @@
  * runs Eleventy programmatically, indexes the output with Pagefind and keeps a manifest for incremental builds.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DigestError } from '../errors.js';
@@ -87,7 +87,8 @@ function absoluteUrl(config: Config, sitePath: string): string {
 
 /** Absolute URL of an issue page (the email's "web version" link). */
 export function issueUrl(config: Config, digestId: string): string {
-  return absoluteUrl(config, `/issues/${slug(digestId)}/`);
+  // An empty id means the archive itself (the home page lists every issue): the email's "archive" link.
+  return digestId ? absoluteUrl(config, `/issues/${slug(digestId)}/`) : siteRoot(config);
 }
 
 /** Host (and path, if any) for tag: URIs; tag URIs forbid ports, so the port is dropped. */
@@ -814,9 +815,8 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   const model = toArchiveModel(digests, opts.config);
   const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, await hashTemplates()]));
   const previous = await readManifest(siteDir);
-  if (opts.incremental && previous && previous.inputs === inputs) {
-    model.render = planIncremental(model, hashes, previous.records);
-  }
+  const incremental = Boolean(opts.incremental && previous && previous.inputs === inputs);
+  if (incremental && previous) model.render = planIncremental(model, hashes, previous.records);
   await mkdir(siteDir, { recursive: true });
 
   // Eleventy ships no type declarations; a computed specifier keeps tsc from demanding them.
@@ -847,13 +847,15 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   }
   const written = collectOutputs(results, siteDir);
 
-  if (!opts.skipSearchIndex) await writeSearchIndex(siteDir, model.site.language);
+  // The index reads every issue page (~2 s for 500): skip it when no issue page changed and it exists.
+  const indexCurrent = incremental && model.render.issues.length === 0 && (await exists(path.join(siteDir, 'pagefind', 'pagefind.js')));
+  if (!opts.skipSearchIndex && !indexCurrent) await writeSearchIndex(siteDir, model.site.language);
 
   // The files the site consists of: every page in the model (written now or kept from the last build).
   const files = new Set<string>(written);
   const pageFiles = expectedPages(model);
   for (const f of pageFiles) files.add(f);
-  if (previous && !(opts.incremental && previous.inputs === inputs)) {
+  if (previous && !incremental) {
     for (const stale of previous.files) {
       if (!files.has(stale) && !stale.startsWith('pagefind/')) await rm(path.join(siteDir, stale), { force: true });
     }
@@ -871,6 +873,10 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
 interface EleventyUserConfig {
   addGlobalData(name: string, value: unknown): void;
   benchmarkManager?: { getBenchmarkGroup?(name: string): { setIsVerbose?(verbose: boolean): void } | undefined };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
 }
 
 type EleventyClass = new (
@@ -907,7 +913,9 @@ async function writeSearchIndex(siteDir: string, language: string): Promise<void
   const { index, errors } = await pagefind.createIndex({ forceLanguage: language.split('-')[0] || 'en' });
   try {
     if (!index) throw new Error(errors.join('; '));
-    const added = await index.addDirectory({ path: siteDir });
+    // Only issue pages hold searchable quotes (theme and speaker pages repeat them): reading just those
+    // keeps Pagefind from parsing megabytes of theme pages on every build.
+    const added = await index.addDirectory({ path: siteDir, glob: 'issues/**/*.html' });
     if (added.errors.length) throw new Error(added.errors.join('; '));
     await rm(path.join(siteDir, 'pagefind'), { recursive: true, force: true });
     const wrote = await index.writeFiles({ outputPath: path.join(siteDir, 'pagefind') });

@@ -1,0 +1,174 @@
+/** The pure half of the archive: record checks, URLs and ids, the view model, feed trimming, incremental plans. */
+import { describe, expect, it } from 'vitest';
+import {
+  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, parseDigestRecord, planIncremental, quoteAnchor,
+  safeHref, siteRoot, toArchiveModel,
+} from '../../src/render/archive.js';
+import { DigestError } from '../../src/errors.js';
+import type { Config, Digest } from '../../src/model.js';
+import { syntheticDigest } from './bench-archive.js';
+import { fixtureDigests, testConfig } from './support.js';
+
+const config: Config = await testConfig({ basePath: '/' });
+const sub: Config = { ...config, site: { ...config.site, basePath: 'debate-digest' } };
+const digests: Digest[] = await fixtureDigests();
+
+describe('URLs and ids', () => {
+  it.each([
+    [config, '2026-11-30-3', 'https://example.github.io/issues/2026-11-30-3/'],
+    [sub, '2026-11-30-3', 'https://example.github.io/debate-digest/issues/2026-11-30-3/'],
+    [sub, '', 'https://example.github.io/debate-digest/'],
+  ])('issueUrl %#', (cfg, id, url) => {
+    expect(issueUrl(cfg, id)).toBe(url);
+  });
+
+  it('anchors and entry ids depend only on the record (and the site address)', () => {
+    expect(quoteAnchor('a1b2c3d4e5f6')).toBe('q-a1b2c3d4e5f6');
+    expect(quoteAnchor('a b"<')).toBe('q-a-b--');
+    expect(entryId(config, { date: '2026-11-30', number: 3 })).toBe('tag:example.github.io,2026-11-30:issue-3');
+    expect(entryId(sub, { date: '2026-11-30', number: 3 })).toBe('tag:example.github.io,2026-11-30:debate-digest/issue-3');
+    const port = { ...config, site: { ...config.site, url: 'http://127.0.0.1:8080' } };
+    expect(entryId(port, { date: '2026-11-30', number: 3 })).toBe('tag:127.0.0.1,2026-11-30:issue-3');
+    expect(siteRoot({ ...config, site: { ...config.site, url: 'https://x.org/', basePath: '/a/b/' } })).toBe('https://x.org/a/b/');
+  });
+
+  it.each([
+    ['https://example.org/a?b=1', 'https://example.org/a?b=1'],
+    ['  http://example.org/', 'http://example.org/'],
+    ['javascript:alert(1)', null],
+    [' JaVaScRiPt:alert(2)', null],
+    ['data:text/html,<script>', null],
+    ['//evil.example/x', null],
+    ['/relative', null],
+    [null, null],
+  ])('safeHref(%j)', (raw, expected) => {
+    expect(safeHref(raw)).toBe(expected);
+  });
+
+  it('titles carry the issue number and date', () => {
+    expect(issueTitle({ number: 2, date: '2026-11-24', title: 'Evals' })).toBe('Issue 2 · November 24, 2026: Evals');
+    expect(issueTitle({ number: 2, date: '2026-11-24', title: ' ' })).toBe('Issue 2 · November 24, 2026');
+  });
+});
+
+describe('parseDigestRecord', () => {
+  const good = JSON.stringify(digests[0]);
+  const origin = 'digests/2026-11-30-3.json';
+  const problems: [string, string, string][] = [
+    ['not JSON', '{"schema":', 'not valid JSON'],
+    ['an array', '[]', 'expected a JSON object'],
+    ['another schema', good.replace('"schema":1', '"schema":2'), 'schema'],
+    ['an id not matching its file', good.replace('"id":"2026-11-30-3"', '"id":"2026-11-30-9"'), 'does not match the file name'],
+    ['a bad date', good.replace('"date":"2026-11-30"', '"date":"30/11/2026"'), 'date'],
+    ['a bad publishedAt', good.replace('"publishedAt":"2026-11-30T07:00:00.000Z"', '"publishedAt":"yesterday"'), 'publishedAt'],
+    ['a quote without text', JSON.stringify({ ...digests[0], sections: [{ ...digests[0]!.sections[0], quotes: [{ ...digests[0]!.sections[0]!.quotes[0], text: null }] }] }), 'sections[0].quotes[0].text'],
+    ['a counterpoint without reason', JSON.stringify({ ...digests[0], sections: [{ ...digests[0]!.sections[0], quotes: [{ ...digests[0]!.sections[0]!.quotes[0], counterpoints: [{ text: 'x', sourceTitle: 't', stance: 'neutral' }] }] }] }), 'sections[0].quotes[0].counterpoints[0].reason'],
+  ];
+  it.each(problems)('rejects %s with RECORD_INVALID naming the file', (_, text, message) => {
+    let err: unknown;
+    try {
+      parseDigestRecord(text, origin);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DigestError);
+    expect((err as DigestError).code).toBe('RECORD_INVALID');
+    expect((err as DigestError).origin).toBe(origin);
+    expect((err as DigestError).message).toContain(message);
+  });
+
+  it('accepts the fixture records unchanged', () => {
+    expect(parseDigestRecord(good, origin)).toEqual(digests[0]);
+  });
+});
+
+describe('toArchiveModel', () => {
+  const model = toArchiveModel(digests, sub);
+
+  it('orders issues newest first and links each to its neighbours, under the base path', () => {
+    expect(model.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2', '2026-11-19-1']);
+    expect(model.latest?.id).toBe('2026-11-30-3');
+    expect(model.issues[1]?.prev?.href).toBe('/debate-digest/issues/2026-11-19-1/');
+    expect(model.issues[1]?.next?.href).toBe('/debate-digest/issues/2026-11-30-3/');
+    expect(model.issues[0]?.sections[0]?.quotes[0]?.href).toBe('/debate-digest/issues/2026-11-30-3/#q-0badc0ffee01');
+  });
+
+  it('keeps quote text verbatim and drops unsafe source links', () => {
+    const hostile = model.issues[0]?.sections[0]?.quotes[0];
+    expect(hostile?.text).toBe(digests[0]?.sections[0]?.quotes[0]?.text);
+    expect(hostile?.sourceHref).toBeNull();
+    expect(hostile?.counterpoints[0]?.sourceHref).toBeNull();
+  });
+
+  it('shows an unattributed quote without a speaker link, and gives it no speaker page', () => {
+    const q = model.issues[1]?.sections[0]?.quotes[1];
+    expect(q?.heading).toBe('Unattributed');
+    expect(q?.speakerHref).toBeNull();
+    expect(model.speakers.map((s) => s.id).sort()).toEqual(['dwarkesh-patel', 'gary-marcus', 'ilya-sutskever', 'sam-altman']);
+  });
+
+  it('collects every quote of a theme across issues, newest first, each quote once per issue', () => {
+    const theme = model.themes.find((t) => t.id === 'generalization');
+    expect(theme?.groups.map((g) => [g.issue.id, g.quotes.map((q) => q.id)])).toEqual([
+      ['2026-11-30-3', ['2d3e4f5a6b7c']],
+      ['2026-11-24-2', ['e5f6a1b2c3d4', 'a7b8c9d0e1f2']],
+      ['2026-11-19-1', ['c3d4e5f6a1b2']],
+    ]);
+    expect(theme?.lastmod).toBe('2026-11-30T07:00:00.000Z');
+    // A counterpoint that is itself a quote links to it.
+    const cp = model.issues[0]?.sections[1]?.quotes[0]?.counterpoints[0];
+    expect(cp?.counterQuoteHref).toBe('/debate-digest/issues/2026-11-19-1/#q-c3d4e5f6a1b2');
+    // Sam Altman only answered: his page lists the counterpoint.
+    expect(model.speakers.find((s) => s.id === 'sam-altman')?.counters).toHaveLength(1);
+  });
+});
+
+describe('feeds', () => {
+  it('stays under 500 KB with 30 very long issues, keeping 20 entries that each link to the web version', () => {
+    const long = 'A very long verbatim passage about scaling and research. '.repeat(40);
+    const many = Array.from({ length: 30 }, (_, i) => {
+      const d = syntheticDigest(digests[i % 3]!, i + 1);
+      return { ...d, sections: d.sections.map((s) => ({ ...s, quotes: Array.from({ length: 8 }, (_, k) => ({ ...s.quotes[0]!, id: `${s.quotes[0]!.id}-${k}`, text: long })) })) };
+    });
+    const model = toArchiveModel(many, config);
+    expect(Buffer.byteLength(model.atom)).toBeLessThan(FEED_MAX_BYTES);
+    expect(Buffer.byteLength(model.jsonFeed)).toBeLessThan(FEED_MAX_BYTES);
+    const json = JSON.parse(model.jsonFeed) as { items: { id: string; content_html: string; url: string }[] };
+    expect(json.items).toHaveLength(FEED_ISSUES);
+    for (const item of json.items) expect(item.content_html).toContain(`href="${item.url}"`);
+    expect(json.items[0]?.content_html).toMatch(/\d+ more quotes in <a href/);
+    // The untrimmed content would not have fit.
+    expect(30 * 8 * 3 * long.length).toBeGreaterThan(FEED_MAX_BYTES);
+  });
+
+  it('dates the feed by its newest issue, never the build time, and strips characters XML forbids', () => {
+    const model = toArchiveModel(digests, config);
+    expect(model.atom).toContain('<updated>2026-11-30T07:00:00Z</updated>');
+    const withControl = { ...digests[1]!, intro: 'bell\u0007 and \uFFFE here' };
+    const atom = toArchiveModel([withControl], config).atom;
+    expect(atom).toContain(escapeHtml('<p>bell and  here</p>'));
+    expect(atom).not.toMatch(/[\u0000-\u0008\uFFFE]/);
+    const empty = toArchiveModel([], config);
+    expect(empty.atom).toContain('<updated>1970-01-01T00:00:00Z</updated>');
+    expect(JSON.parse(empty.jsonFeed)).toMatchObject({ items: [] });
+  });
+});
+
+describe('planIncremental', () => {
+  const model = toArchiveModel(digests, config);
+  const hashes = Object.fromEntries(digests.map((d) => [d.id, `h-${d.id}`]));
+  const facts = { themes: ['scaling-era'], speakers: ['/speakers/gary-marcus/'] };
+
+  it('rewrites nothing when no record changed', () => {
+    const previous = Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}`, ...facts }]));
+    expect(planIncremental(model, hashes, previous)).toEqual({ issues: [], themes: [], speakers: [] });
+  });
+
+  it('rewrites a new issue, its older neighbour, and the themes and speakers it touches', () => {
+    const previous = Object.fromEntries(digests.slice(1).map((d) => [d.id, { hash: `h-${d.id}`, ...facts }]));
+    const plan = planIncremental(model, hashes, previous);
+    expect(plan.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2']);
+    expect(plan.themes.map((t) => t.id).sort()).toEqual(['generalization', 'scaling-era', 'timelines']);
+    expect(plan.speakers.map((s) => s.id).sort()).toEqual(['gary-marcus', 'ilya-sutskever']);
+  });
+});
