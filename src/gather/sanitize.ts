@@ -67,8 +67,61 @@ function isTrackingPixel(attribs: Record<string, string>): boolean {
   return (Number.isFinite(w) && w <= 1) || (Number.isFinite(h) && h <= 1);
 }
 
+/**
+ * HTML parsers keep a stack of open elements and search it on every end tag, so markup nested thousands
+ * deep costs time quadratic in its depth (100,000 nested <div> took 51 s). No real article nests past a
+ * few dozen levels: deeper input is treated as text.
+ */
+export const MAX_HTML_DEPTH = 256;
+
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+
+/** The deepest nesting of start tags (linear scan; approximate, errs on the deep side). */
+export function htmlDepth(html: string): number {
+  let depth = 0;
+  let max = 0;
+  const tag = /<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(\/?)>/g;
+  for (let m = tag.exec(html); m !== null; m = tag.exec(html)) {
+    if (m[1]) depth = Math.max(0, depth - 1);
+    else if (!m[3] && !VOID.has(m[2]!.toLowerCase())) {
+      depth++;
+      if (depth > max) max = depth;
+    }
+  }
+  return max;
+}
+
+/** Text of markup too deep to parse: drop skipped elements with their content, then every tag (linear). */
+function flattenToText(html: string): string {
+  const out: string[] = [];
+  const open = new RegExp(`<(${[...SKIP].join('|')})\\b`, 'gi');
+  let pos = 0;
+  for (let m = open.exec(html); m !== null; m = open.exec(html)) {
+    out.push(html.slice(pos, m.index));
+    const close = html.toLowerCase().indexOf(`</${m[1]!.toLowerCase()}`, m.index);
+    if (close === -1) {
+      pos = html.length;
+      break;
+    }
+    const end = html.indexOf('>', close);
+    pos = end === -1 ? html.length : end + 1;
+    open.lastIndex = pos;
+  }
+  out.push(html.slice(pos));
+  const stripped = out.join('').replace(/<\/?[a-zA-Z!?][^>]*>?/g, ' ').replace(/</g, '&lt;');
+  return htmlToText(stripped);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 /** Sanitize untrusted HTML for display. Relative links are made absolute against `baseUrl` when given. */
 export function sanitizeHtml(html: string, baseUrl?: string): string {
+  if (htmlDepth(html) > MAX_HTML_DEPTH) {
+    const text = flattenToText(html);
+    return text === '' ? '' : text.split(/\n{2,}/).map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br />')}</p>`).join('');
+  }
   return sanitize(html, {
     allowedTags: ALLOWED_TAGS,
     allowedAttributes: ALLOWED_ATTRIBUTES,
@@ -131,6 +184,7 @@ const SKIP = new Set(['script', 'style', 'noscript', 'template', 'title', 'head'
  * deterministic for a given input.
  */
 export function htmlToText(html: string): string {
+  if (htmlDepth(html) > MAX_HTML_DEPTH) return flattenToText(html);
   const parts: string[] = [];
   let skipDepth = 0;
   let preDepth = 0;

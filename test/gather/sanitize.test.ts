@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFragment, type DefaultTreeAdapterMap } from 'parse5';
-import { htmlToText, sanitizeHtml } from '../../src/gather/sanitize.js';
+import { MAX_HTML_DEPTH, htmlToText, sanitizeHtml } from '../../src/gather/sanitize.js';
 
 type Node = DefaultTreeAdapterMap['node'];
 type Element = DefaultTreeAdapterMap['element'];
@@ -89,6 +89,19 @@ describe('sanitizeHtml over the XSS corpus', () => {
       expect(failures).toEqual([]);
     });
   }
+
+  it('markup nested too deep to parse is reduced to escaped text, and still nothing live survives', () => {
+    const deep = (inner: string) => '<div>'.repeat(MAX_HTML_DEPTH + 5) + inner + '</div>'.repeat(MAX_HTML_DEPTH + 5);
+    const failures: string[] = [];
+    for (const v of vectors) {
+      const out = sanitizeHtml(deep(`before ${v} after`));
+      const found = liveFindings(out);
+      if (found.length) failures.push(`${v}\n  → ${out}\n  ${found.join(', ')}`);
+    }
+    expect(failures).toEqual([]);
+    expect(sanitizeHtml(deep('<p>Hello <script>alert(1)</script><b>world</b></p>'))).toBe('<p>Hello world</p>');
+    expect(htmlToText(deep('<p>Hello <script>alert(1)</script><b>world</b> &amp; more</p>'))).toBe('Hello world & more');
+  });
 
   it('keeps ordinary content, makes links absolute and adds rel to target=_blank', () => {
     const out = sanitizeHtml('<p>Hello <a href="/post/1" target="_blank">post</a> <img src="img/a.png" alt="A" width="300"></p><blockquote>quoted</blockquote>', 'https://example.org/blog/');
