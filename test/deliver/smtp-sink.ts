@@ -130,7 +130,23 @@ export function testConfig(email: Partial<Config['email']> = {}): Config {
     'themes.yaml': readFileSync(`${root}sources/themes.yaml`, 'utf8'),
     'speakers.yaml': readFileSync(`${root}sources/speakers.yaml`, 'utf8'),
   });
-  return { ...config, email: { ...config.email, unsubscribeUrl: 'https://subscribe.example.org/unsubscribe', ...email } };
+  // Pinned here rather than taken from the defaults in src/config.ts, so the snapshots and header checks do
+  // not move when someone retitles the default site.
+  return {
+    ...config,
+    site: { ...config.site, title: 'Debate Digest: the age of scaling or the age of research?', url: 'https://example.github.io', basePath: '/', language: 'en', timeZone: 'UTC' },
+    email: {
+      from: 'Debate Digest <digest@example.org>',
+      replyTo: null,
+      listId: 'debate-digest.example.org',
+      unsubscribeUrl: 'https://subscribe.example.org/unsubscribe',
+      unsubscribeMailto: 'unsubscribe@example.org',
+      senderLine: 'Debate Digest · an open-source digest · example.org',
+      maxHtmlBytes: 90_000,
+      rateLimitPerSecond: 0,
+      ...email,
+    },
+  };
 }
 
 export function loadDigest(name: 'realistic' | 'huge' | 'hostile'): Digest {

@@ -76,6 +76,19 @@ describe('renderEmail: the realistic issue', () => {
     expect(t).toContain(`Unsubscribe: ${UNSUBSCRIBE_PLACEHOLDER}`);
   });
 
+  it('matches the reviewed snapshots (a template or MJML change shows up as a diff)', async () => {
+    await expect(realistic.text).toMatchFileSnapshot('./__snapshots__/realistic.txt');
+    await expect(realistic.html).toMatchFileSnapshot('./__snapshots__/realistic.html');
+  });
+
+  it('renders an issue with no sections (nothing but the frame) without failing', async () => {
+    const empty = { ...loadDigest('realistic'), sections: [], intro: '' };
+    const r = await renderEmail(empty, config, urls);
+    expect(r.trimmed).toBe(0);
+    expect(r.html).toContain('Unsubscribe');
+    expect(r.text).toContain('Unsubscribe:');
+  });
+
   it('is deterministic', async () => {
     const again = await renderEmail(loadDigest('realistic'), config, urls);
     expect(again.html).toBe(realistic.html);
