@@ -246,13 +246,22 @@ export async function listDroppedFiles(sourcesDir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** A dropped file larger than this is refused (a transcript of a 3-hour podcast is about 200 KB). */
+export const MAX_FILE_BYTES = 20 * 1024 * 1024;
+
 /** Read and parse every dropped file; one unreadable or broken file never stops the others. */
-export async function readDroppedFiles(sourcesDir: string): Promise<{ items: SourceItem[]; problems: Problem[] }> {
+export async function readDroppedFiles(sourcesDir: string, opts: { maxBytes?: number } = {}): Promise<{ items: SourceItem[]; problems: Problem[] }> {
+  const maxBytes = opts.maxBytes ?? MAX_FILE_BYTES;
   const items: SourceItem[] = [];
   const problems: Problem[] = [];
   for (const rel of await listDroppedFiles(sourcesDir)) {
     let contents: string;
     try {
+      const size = (await stat(path.join(sourcesDir, rel))).size;
+      if (size > maxBytes) {
+        problems.push({ code: 'FILE_UNREADABLE', origin: rel, message: `${rel} is ${size} bytes, more than the ${maxBytes}-byte limit for a dropped file`, hint: 'split the file, or keep only the part worth quoting' });
+        continue;
+      }
       const bytes = await readFile(path.join(sourcesDir, rel));
       contents = decodeBytes(bytes, null, rel.toLowerCase().endsWith('html') ? 'html' : 'text').text;
     } catch (err) {

@@ -111,6 +111,15 @@ describe('readDroppedFiles', () => {
     expect(problems[0]!.origin).toMatch(/^bad\.md:\d+$/);
   });
 
+  it('refuses a file over the size limit with a problem, and reads the rest', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dd-files-'));
+    writeFileSync(path.join(dir, 'huge.txt'), 'x'.repeat(2000));
+    writeFileSync(path.join(dir, 'small.txt'), 'fine');
+    const { items, problems } = await readDroppedFiles(dir, { maxBytes: 1000 });
+    expect(items.map((i) => i.sourceId)).toEqual(['small.txt']);
+    expect(problems).toMatchObject([{ code: 'FILE_UNREADABLE', origin: 'huge.txt' }]);
+  });
+
   it('reads the real seed documents unchanged', async () => {
     const seeds = path.resolve(import.meta.dirname, '../../../shared/seeds');
     const { items, problems } = await readDroppedFiles(seeds);
