@@ -206,11 +206,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     allowedOrigin = null;
   }
 
+  const pageOpts: PageOptions = { lang: config.site.language, siteTitle: config.site.title, siteUrl: new URL(config.site.basePath || '/', config.site.url).href };
+
   const db = openStore(opts.databasePath);
   const store: Queries = createQueries(db, listId);
   const ownTransport = !opts.transport;
   const transport = opts.transport ?? createTransport(env, { outboxDir: env.OUTBOX_DIR || 'outbox', rateLimitPerSecond: config.email.rateLimitPerSecond });
-  const pageOpts: PageOptions = { lang: config.site.language, siteTitle: config.site.title, siteUrl: new URL(config.site.basePath || '/', config.site.url).href };
   const pending = new Set<Promise<void>>();
   const mailer = createConfirmationMailer({
     from: config.email.from,
@@ -460,18 +461,33 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.requestTimeout = 15_000;
   server.headersTimeout = 10_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    clearInterval(pruneTimer);
+    if (ownTransport) await transport.close();
+    db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DigestError('USAGE', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`, {
+      origin: `${opts.host}:${opts.port}`,
+      hint: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : code === 'EACCES' ? 'ports below 1024 need privileges: use a port above 1024 behind a reverse proxy' : 'check --host is an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)',
+      cause: err,
+    });
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   base = publicBase(opts, url);
-  log(`serve listening on ${url} (database ${opts.databasePath}, transport ${transport.name})`);
+  log(`serve listening on ${url} (database ${opts.databasePath}, transport ${transport.name}, links to ${base})`);
+  // A mail server that is down at start is worth a line, not a refusal: sign-ups still queue their rows and
+  // each failed confirmation email is logged.
+  transport.verify().catch((err: unknown) => log(`warning: the ${transport.name} transport is not ready: ${(err as Error).message}`));
 
   let closing: Promise<void> | null = null;
   return {

@@ -75,6 +75,14 @@ describe('startServer', () => {
     expect((err as DigestError).message).toContain('UNSUBSCRIBE_SECRET');
   });
 
+  it('a port already in use is a DigestError naming host:port, and leaves nothing open', async () => {
+    const port = Number(new URL(server.url).port);
+    const err = await startServer({ host: '127.0.0.1', port, config, env: { UNSUBSCRIBE_SECRET: SECRET }, databasePath: await tempDb(), transport: createJsonTransport(), log: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DigestError);
+    expect((err as DigestError).origin).toBe(`127.0.0.1:${port}`);
+    expect((err as DigestError).hint).toContain('--port');
+  });
+
   it('answers /healthz with the schema version', async () => {
     const r = await get(`${server.url}/healthz`);
     expect(r.status).toBe(200);
