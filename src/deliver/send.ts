@@ -50,7 +50,7 @@ export interface DeliverOptions {
   concurrency?: number;
   /** One send's time limit. Default 60 s. */
   sendTimeoutMs?: number;
-  /** Tries per recipient within one run, and the first backoff. Default 3 tries, 1 s (doubling, ±50% jitter). */
+  /** Tries per recipient within one run (a deferred recipient gets as many again next run), and the first backoff. Default 3 tries, 1 s (doubling, ±50% jitter). */
   retry?: { maxAttempts: number; baseDelayMs: number };
   /** Stop the run after this many errors (failed + unknown + deferred attempts). Default max(10, 10% of the list). */
   maxErrors?: number;
@@ -198,9 +198,12 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
       const { sub } = item;
       const { raw, messageId } = await messageFor(prepared, { rendered, config, issueId: digest.id }, sub.email, sub.hash);
       summary.written++;
+      // `attempts` counts every try across runs (the ledger's record); the cap applies to tries in this run.
+      let triesThisRun = 0;
       for (;;) {
         if (abort) return;
         item.attempts++;
+        triesThisRun++;
         let bodyStarted = false;
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), sendTimeoutMs);
@@ -241,7 +244,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
             return;
           }
           errors++;
-          const final = out.state !== 'deferred' || item.attempts >= maxAttempts;
+          const final = out.state !== 'deferred' || triesThisRun >= maxAttempts;
           await record(sub.hash, messageId, out.state, item.attempts, out.code, out.error);
           log(`${out.state} ${sub.masked} (try ${item.attempts}): ${out.error}`);
           if (errors >= maxErrors && !abort) {
@@ -257,7 +260,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
             return;
           }
           // 4xx or no reply before the body: back off (doubling, ±50% jitter) and try again.
-          await sleep(Math.round(baseDelay * 2 ** (item.attempts - 1) * (0.5 + randomInt(1000) / 1000)));
+          await sleep(Math.round(baseDelay * 2 ** (triesThisRun - 1) * (0.5 + randomInt(1000) / 1000)));
         } finally {
           clearTimeout(timer);
         }

@@ -140,9 +140,12 @@ describe('deliver over SMTP', () => {
     const first = await run({ subscribers: subs(2), retry: { maxAttempts: 2, baseDelayMs: 10 } });
     expect(first).toMatchObject({ sent: 1, deferred: 1 });
     expect(ledgerStates().get(subscriberHash(config.email.listId, 'reader0@example.com'))).toBe('deferred');
-    sink.behave = {};
-    const second = await run({ subscribers: subs(2) });
+    // Still busy on the next run's first try: the cap is per run, so it is tried again within that run.
+    sink.behave.rcpt = (to, n) => (to === 'reader0@example.com' && n <= 3 ? { kind: 'reject', code: 452, message: 'mailbox busy' } : { kind: 'ok' });
+    const second = await run({ subscribers: subs(2), retry: { maxAttempts: 2, baseDelayMs: 10 } });
     expect(second).toMatchObject({ sent: 1, skipped: 1 });
+    const recs = SendLedger.read(dir, digest.id).filter((r) => r.recipient === subscriberHash(config.email.listId, 'reader0@example.com'));
+    expect(recs.at(-1)).toMatchObject({ state: 'sent', attempts: 4 });
     expect(sink.messages.map((m) => m.to[0]).sort()).toEqual(['reader0@example.com', 'reader1@example.com']);
   });
 
