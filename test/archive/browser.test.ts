@@ -92,6 +92,7 @@ describe('the archive in a browser, under a base path', () => {
     const first = page.locator('#search-results a').first();
     await first.waitFor({ timeout: 15_000 });
     expect(await page.locator('#search-status').innerText()).toMatch(/result/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'site-search-1280.png') });
     await first.click();
     await page.waitForURL(/\/debate-digest\/issues\/2026-11-19-1\/#q-c3d4e5f6a1b2$/);
     const target = page.locator('#q-c3d4e5f6a1b2');
