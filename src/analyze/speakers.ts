@@ -207,6 +207,19 @@ function around(text: string, q: RawQuote, floor: number): { before: string; bef
   return { before, beforeStart, after };
 }
 
+/** The closest quote ending before this one that is not its container (with its attribution, if done). */
+function previousQuote(ctx: AttributionContext, qi: number): { quote: RawQuote; attr: Attribution } | null {
+  const q = ctx.quotes[qi]!;
+  let best: { quote: RawQuote; attr: Attribution } | null = null;
+  ctx.quotes.forEach((o, i) => {
+    if (i === qi || o.end > q.start || o.form === 'turn') return;
+    const attr = ctx.done.get(i);
+    if (!attr || o.parent !== q.parent) return;
+    if (!best || o.end > best.quote.end) best = { quote: o, attr };
+  });
+  return best;
+}
+
 const HYPOTHETICAL =
   /\b(?:you|they|I|we|it|model|people|someone|one)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes|think|thinks)\b(?:\s+[\w’']+){0,3}[,:]?\s*$/i;
 
@@ -240,14 +253,28 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const namesAfter = ctx.mentions.filter((m) => m.start >= afterStart && m.end <= afterStart + after.length + 2 && m.speaker !== UNKNOWN_PERSON);
 
   // 3. verb + name: "Sutskever said", "said Sutskever", "according to LeCun", "Marcus: “…”", "In Ilya's words".
+  // The speaker is the subject: in "Sutskever told Dwarkesh Patel that “…”" the name before the verb.
+  const verbRe = new RegExp(`\\b(?:${VERB})\\b`, 'g');
+  const verbs = [...before.matchAll(verbRe)];
+  const lastVerb = verbs[verbs.length - 1];
+  if (lastVerb) {
+    const verbAt = beforeStart + lastVerb.index!;
+    const subj = namesBefore.filter((m) => m.end <= verbAt);
+    const subject = subj[subj.length - 1];
+    const objectLike = namesBefore.find((m) => m.start >= verbAt + lastVerb[0].length && /^\s*$/.test(text.slice(verbAt + lastVerb[0].length, m.start)));
+    if (subject && verbAt - subject.end < 80 && !(lastVerb[0] === 'according to')) {
+      return { speaker: subject.speaker, method: 'verb-name', confidence: 0.85 };
+    }
+    // "said Sam Altman, “…”" / "according to LeCun: “…”": the name right after the verb.
+    if (objectLike && (!subject || lastVerb[0] === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(lastVerb[0]))) {
+      return { speaker: objectLike.speaker, method: 'verb-name', confidence: 0.85 };
+    }
+  }
   const lastName = namesBefore[namesBefore.length - 1];
   if (lastName) {
     const between = text.slice(lastName.end, q.start);
-    if (new RegExp(`^[’']?s?\\s*(?:\\([^)]*\\)\\s*)?(?:\\w+\\s+){0,4}${VERB}\\b`).test(between) || /^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
+    if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
-    }
-    if (new RegExp(`\\b(?:${VERB})\\b`).test(before.slice(0, lastName.start - beforeStart)) && between.length < 40) {
-      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.8 };
     }
     if (/^[’']s\s+(?:\w+\s+){0,3}$/.test(between.replace(/[“"‘]/g, '')) || /\bin\s+$/.test(text.slice(beforeStart, lastName.start))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.75 };
@@ -260,8 +287,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return { speaker: firstAfter.speaker, method: 'verb-name', confidence: 0.85 };
     }
   }
-  if (lastName && new RegExp(`\\b${VERB}\\b`).test(text.slice(lastName.end, q.start)) && text.slice(lastName.end, q.start).length < 120) {
-    return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.7 };
+
+  // A second quote in the same paragraph, with no one else named in between, continues the previous speaker
+  // ("…,” said Altman. “We will keep scaling.”).
+  const prevQuote = previousQuote(ctx, qi);
+  if (prevQuote && prevQuote.attr.speaker) {
+    const gap = text.slice(prevQuote.quote.end, q.start);
+    const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker);
+    if (!gap.includes('\n') && !named && gap.length < 200) return { speaker: prevQuote.attr.speaker, method: prevQuote.attr.method === 'label' ? 'verb-name' : prevQuote.attr.method, confidence: 0.75 };
   }
 
   // 4. verb + pronoun: "he says", "In his words", "he dryly calls" → the last speaker named before.
@@ -269,7 +302,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const pronounVerb = new RegExp(`\\b${PRONOUN}\\b(?:\\s+\\w+){0,3}?\\s+${VERB}\\b|\\b(?:[Ii]n (?:his|her) (?:own )?words)|\\b(?:his|her) (?:verdict|words|line|phrase|claim|point)\\b`);
   const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
   if (pronounVerb.test(before) || pronounAfter.test(after)) {
-    const who = lastNamedBefore(ctx, q.start, turnSpeaker);
+    // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
+    const recent = previousQuote(ctx, qi);
+    const recentSpeaker = recent && recent.attr.speaker && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
+    const who = recentSpeaker ?? lastNamedBefore(ctx, q.start, turnSpeaker);
     if (who) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
   }
 
