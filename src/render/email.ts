@@ -52,6 +52,8 @@ export interface EmailView {
   webUrl: string;
   archiveUrl: string;
   siteTitle: string;
+  /** "You get this email because you subscribed to <title>." (no doubled punctuation after a "?" title). */
+  whyLine: string;
   senderLine: string;
   unsubscribeUrl: string;
   trimmed: number;
@@ -154,6 +156,7 @@ export function buildEmailView(digest: Digest, config: Config, opts: { webUrl: s
     webUrl,
     archiveUrl: safeUrl(opts.archiveUrl),
     siteTitle: oneLine(config.site.title),
+    whyLine: `You get this email because you subscribed to ${oneLine(config.site.title)}${/[.?!…]$/.test(oneLine(config.site.title)) ? '' : '.'}`,
     senderLine: oneLine(config.email.senderLine),
     unsubscribeUrl: UNSUBSCRIBE_PLACEHOLDER,
     trimmed: drop.size,
