@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   RENDER_FAILED: 'the email or archive could not be rendered',
   SITE_BUILD_FAILED: 'the Eleventy build failed',
   SUBSCRIBERS_INVALID: 'the subscriber list has an invalid line',
+  SUBSCRIBERS_UNAVAILABLE: 'the subscription service did not return the subscriber list',
   SMTP_AUTH_FAILED: 'the SMTP server refused our credentials',
   SMTP_UNREACHABLE: 'the SMTP server could not be reached',
   SEND_ABORTED: 'too many sends failed, the run stopped',
