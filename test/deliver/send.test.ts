@@ -179,14 +179,15 @@ describe('deliver over SMTP', () => {
   });
 
   it('times out a slow server: before the body → deferred and retried next run; after the body → unknown', async () => {
-    sink.behave.rcpt = (to) => (to === 'reader0@example.com' ? { kind: 'delay', ms: 1500 } : { kind: 'ok' });
-    sink.behave.data = (to) => (to === 'reader1@example.com' ? { kind: 'delay', ms: 1500 } : { kind: 'ok' });
-    const summary = await run({ subscribers: subs(3), sendTimeoutMs: 300, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    // Generous margins (1 s limit, 2.5 s delays): a loaded CI machine must not time out the healthy sends.
+    sink.behave.rcpt = (to) => (to === 'reader0@example.com' ? { kind: 'delay', ms: 2500 } : { kind: 'ok' });
+    sink.behave.data = (to) => (to === 'reader1@example.com' ? { kind: 'delay', ms: 2500 } : { kind: 'ok' });
+    const summary = await run({ subscribers: subs(3), sendTimeoutMs: 1000, retry: { maxAttempts: 2, baseDelayMs: 10 } });
     expect(summary).toMatchObject({ sent: 1, deferred: 1, unknown: 1 });
     const states = ledgerStates();
     expect(states.get(subscriberHash(config.email.listId, 'reader0@example.com'))).toBe('deferred');
     expect(states.get(subscriberHash(config.email.listId, 'reader1@example.com'))).toBe('unknown');
-    await new Promise((r) => setTimeout(r, 1700));
+    await new Promise((r) => setTimeout(r, 2700));
     sink.behave = {};
     const next = await run({ subscribers: subs(3) });
     expect(next).toMatchObject({ sent: 1 });
