@@ -170,6 +170,26 @@ describe('the built archive', () => {
     }
   });
 
+  it('puts feed autodiscovery links, a main landmark and one h1 on every page', async () => {
+    for (const page of await listFiles(siteDir, '.html')) {
+      const html = await readFile(path.join(siteDir, page), 'utf8');
+      expect(html, page).toContain('<link rel="alternate" type="application/atom+xml" title="Debate Digest: the age of scaling or the age of research? (Atom feed)" href="/feed.xml">');
+      expect(html, page).toContain('<link rel="alternate" type="application/feed+json" title="Debate Digest: the age of scaling or the age of research? (JSON feed)" href="/feed.json">');
+      expect(html.match(/<main\b/g), page).toHaveLength(1);
+      expect(html.match(/<h1\b/g), page).toHaveLength(1);
+    }
+  });
+
+  it('builds a valid empty archive when there are no records yet', async () => {
+    const empty = await tempDir('archive-empty-');
+    await buildSite({ digestsDir: path.join(empty, 'missing'), siteDir: empty, config, quiet: true, skipSearchIndex: true });
+    expect(await readFile(path.join(empty, 'index.html'), 'utf8')).toContain('No issues yet.');
+    const out = await run('xmllint', ['--noout', path.join(empty, 'feed.xml'), path.join(empty, 'sitemap.xml')]);
+    expect(out.code, out.stderr).toBe(0);
+    const py = await run(PY, ['-c', 'import sys, feedparser; d = feedparser.parse(sys.argv[1]); print(int(bool(d.bozo)), len(d.entries))', path.join(empty, 'feed.xml')]);
+    expect(py.stdout.trim()).toBe('0 0');
+  });
+
   it('has no broken internal links', async () => {
     expect(await findBrokenLinks(siteDir, '/')).toEqual([]);
   });
