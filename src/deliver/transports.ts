@@ -13,7 +13,7 @@
  * 354, so `onBodyStart` fires at exactly that moment.
  */
 import { Readable } from 'node:stream';
-import { mkdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { DigestError, redactUrl } from '../errors.js';
@@ -87,10 +87,16 @@ export function createOutboxTransport(outboxDir: string): Transport {
     name: 'outbox',
     async send(msg) {
       const file = path.join(outboxDir, outboxFileName(msg.messageId));
-      await msg.onBodyStart?.();
-      // Write then rename: a crash never leaves half a message that looks like a whole one.
+      // Write then rename: a crash never leaves half a message that looks like a whole one. The rename is the
+      // moment the message "leaves", so the hook runs just before it (a failed write is then plainly not sent).
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, msg.raw);
+      try {
+        await msg.onBodyStart?.();
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
       await rename(tmp, file);
       return { accepted: true, response: `250 written ${path.basename(file)}` };
     },
