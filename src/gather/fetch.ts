@@ -264,7 +264,14 @@ export async function fetchFeed(rawUrl: string, cond: Conditional, cfg: GatherCo
       }
       visited.add(url.toString());
       if (Date.now() >= deadline) throw new DigestError('FEED_TIMEOUT', `no complete answer within ${cfg.timeoutMs} ms`, { origin, hint: 'the server is slow; it will be tried again next run' });
-      const address = await resolveSafe(url, cfg, redactUrl(url.toString()));
+      // A stalled resolver must not outlive the total timeout either.
+      let dnsTimer: NodeJS.Timeout | undefined;
+      const address = await Promise.race([
+        resolveSafe(url, cfg, redactUrl(url.toString())),
+        new Promise<never>((_, reject) => {
+          dnsTimer = setTimeout(() => reject(new DigestError('FEED_TIMEOUT', `could not resolve ${hostOf(url)} within ${cfg.timeoutMs} ms`, { origin, hint: 'the DNS resolver is slow or unreachable; it will be tried again next run' })), Math.max(1, deadline - Date.now()));
+        }),
+      ]).finally(() => clearTimeout(dnsTimer));
       const headers: Record<string, string> = {
         'user-agent': cfg.userAgent,
         accept: 'application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5',

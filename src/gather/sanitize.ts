@@ -116,12 +116,14 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** Plain text as safe HTML: escaped, blank lines as paragraphs, single newlines as <br />. */
+export function textToHtml(text: string): string {
+  return text === '' ? '' : text.split(/\n{2,}/).map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br />')}</p>`).join('');
+}
+
 /** Sanitize untrusted HTML for display. Relative links are made absolute against `baseUrl` when given. */
 export function sanitizeHtml(html: string, baseUrl?: string): string {
-  if (htmlDepth(html) > MAX_HTML_DEPTH) {
-    const text = flattenToText(html);
-    return text === '' ? '' : text.split(/\n{2,}/).map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br />')}</p>`).join('');
-  }
+  if (htmlDepth(html) > MAX_HTML_DEPTH) return textToHtml(flattenToText(html));
   return sanitize(html, {
     allowedTags: ALLOWED_TAGS,
     allowedAttributes: ALLOWED_ATTRIBUTES,
