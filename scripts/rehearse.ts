@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   // The local "mail relay": count what each address receives.
   const received = new Map<string, number>();
   const smtp = new SMTPServer({
-    authOptional: true, disableReverseLookup: true, logger: false,
+    authOptional: true, hideSTARTTLS: true, disableReverseLookup: true, logger: false,
     onData(stream, session, cb) {
       stream.on('data', () => undefined);
       stream.on('end', () => {

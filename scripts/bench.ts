@@ -1,0 +1,346 @@
+/**
+ * `npm run bench`: the real pipeline on a realistic week at scale, stage by stage, each beside the best this
+ * machine can do on the same work. The workload is deterministic (fixed seed):
+ *   200 feeds × 50 items served over HTTP from 127.0.0.1, 500 past issues, 10,000 subscribers, a local
+ *   SMTP sink.
+ * It talks only to 127.0.0.1 and stops by itself. It prints a table, and writes the same figures as JSON to
+ * bench/results.json so runs can be compared. It is a benchmark, not a test: nothing asserts a time.
+ *
+ * Options: --quick (smaller workload, one run per stage: a smoke test of the benchmark itself),
+ *          --skip <stage,…> (gather, analyze, render, archive, deliver, e2e, serve), --out <file>.
+ */
+import { fork, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Parser } from 'htmlparser2';
+import { analyze, selectQuotes } from '../src/analyze/index.js';
+import { composeDigest } from '../src/compose/digest.js';
+import { readConfig } from '../src/config.js';
+import { deliver } from '../src/deliver/send.js';
+import { parseSubscribers } from '../src/deliver/subscribers.js';
+import { createSmtpTransport } from '../src/deliver/transports.js';
+import { emptyLedger, gather, parseDroppedFile } from '../src/gather/index.js';
+import type { Config, Digest, SourceItem } from '../src/model.js';
+import { writeRecord } from '../src/publish/records.js';
+import { buildSite, issueUrl } from '../src/render/archive.js';
+import { personalize, renderEmail } from '../src/render/email.js';
+import { blastRawSmtp } from './bench/raw-smtp.js';
+import { makeFeeds, makeSubscribers } from './bench/workload.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, skip: { type: 'string', default: '' }, out: { type: 'string' } } });
+const quick = Boolean(args.quick);
+const skip = new Set(String(args.skip).split(',').filter(Boolean));
+const SIZE = quick
+  ? { feeds: 20, items: 10, issues: 20, subscribers: 300, runs: 1 }
+  : { feeds: 200, items: 50, issues: 500, subscribers: 10_000, runs: 3 };
+const SEED = 20251125;
+const NOW = new Date('2026-11-30T07:00:00Z');
+
+interface Row {
+  stage: string;
+  work: string;
+  medianMs: number;
+  throughput: string;
+  peakRssMb: number;
+  baseline: string;
+  ratio: number | null;
+  note?: string;
+}
+const rows: Row[] = [];
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+/** Time `fn` `runs` times; report the median and the peak RSS seen while it ran (sampled every 20 ms). */
+async function measure<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number; peakRssMb: number; last: T }> {
+  const times: number[] = [];
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  let last!: T;
+  try {
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      last = await fn();
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { ms: median(times), peakRssMb: Math.round(peak / 1048576), last };
+}
+
+const rate = (n: number, ms: number, unit: string) => `${Math.round(n / (ms / 1000)).toLocaleString('en')} ${unit}/s`;
+
+/** An SMTP sink on 127.0.0.1 in a child process (scripts/bench/smtp-sink.mjs) that accepts and counts. */
+async function smtpSink(): Promise<{ port: number; count: () => Promise<number>; first: () => Promise<Buffer | null>; close: () => Promise<void> }> {
+  const child = fork(path.join(ROOT, 'scripts/bench/smtp-sink.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<{ port?: number; count?: number; first?: string | null }>((r) => child.once('message', (m) => r(m as never)));
+  const { port } = await next();
+  const stats = async () => {
+    const p = next();
+    child.send('stats');
+    return p;
+  };
+  return {
+    port: port as number,
+    count: async () => (await stats()).count ?? 0,
+    first: async () => {
+      const f = (await stats()).first;
+      return f ? Buffer.from(f, 'base64') : null;
+    },
+    close: async () => {
+      child.send('stop');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function feedServer(bodies: string[]): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const i = Number(/^\/feed\/(\d+)\.xml$/.exec(req.url ?? '')?.[1] ?? -1);
+    const body = bodies[i];
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' }).end(body);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+function feedsYaml(base: string, n: number): string {
+  return `feeds:\n${Array.from({ length: n }, (_, i) => `  - url: ${base}/feed/${i}.xml\n    title: Bench feed ${i}\n`).join('')}`;
+}
+
+/** A throwaway sources/ folder: the shipped themes and speakers, the bench's feeds, no dropped files. */
+function benchSources(dir: string, feedBase: string): string {
+  const src = path.join(dir, 'sources');
+  mkdirSync(src, { recursive: true });
+  for (const f of ['themes.yaml', 'speakers.yaml']) cpSync(path.join(ROOT, 'sources', f), path.join(src, f));
+  writeFileSync(path.join(src, 'feeds.yaml'), feedsYaml(feedBase, SIZE.feeds));
+  writeFileSync(path.join(src, 'settings.yaml'),
+    'gather:\n  allowPrivateHosts: ["127.0.0.1"]\n  perHostConcurrency: 16\n  maxItemsPerFeed: 1000\nanalyze:\n  maxQuotes: 24\n');
+  return src;
+}
+
+/** A raw SAX pass over the same bytes: the floor for any feed parser. */
+function rawParse(bodies: string[]): number {
+  let items = 0;
+  const parser = new Parser({ onopentag: (name) => { if (name === 'item') items++; } }, { xmlMode: true });
+  for (const b of bodies) {
+    parser.write(b);
+    parser.reset();
+  }
+  parser.end();
+  return items;
+}
+
+function tokenCount(items: SourceItem[]): number {
+  return items.reduce((n, i) => n + (i.text.match(/\S+/g)?.length ?? 0), 0);
+}
+
+/** Past issues for the archive: copies of one real issue under new numbers and weekly dates. */
+function pastIssues(template: Digest, n: number): Digest[] {
+  const out: Digest[] = [];
+  for (let i = 1; i <= n; i++) {
+    const d = new Date(NOW.getTime() - (n - i + 1) * 7 * 86_400_000);
+    const date = d.toISOString().slice(0, 10);
+    out.push({ ...template, id: `${date}-${i}`, number: i, date, slot: `past-${i}`, publishedAt: d.toISOString(), title: `Debate Digest #${i}`, subject: `Debate Digest #${i}` });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dd-bench-'));
+  log(`workload: ${SIZE.feeds} feeds × ${SIZE.items} items, ${SIZE.issues} past issues, ${SIZE.subscribers.toLocaleString('en')} subscribers (seed ${SEED}) in ${tmp}`);
+  const bodies = makeFeeds(SEED, SIZE.feeds, SIZE.items, NOW);
+  const bytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
+  const feeds = await feedServer(bodies);
+  const sources = benchSources(tmp, feeds.url);
+  const config: Config = await readConfig(sources);
+  const subscribersCsv = `email\n${makeSubscribers(SIZE.subscribers).join('\n')}\n`;
+  writeFileSync(path.join(tmp, 'subscribers.csv'), subscribersCsv);
+  const { subscribers } = parseSubscribers(subscribersCsv, 'bench', config.email.listId);
+  let gatheredItems: SourceItem[] = [];
+
+  try {
+    // ── gather ──
+    if (!skip.has('gather')) {
+      log('gather…');
+      const g = await measure(SIZE.runs, () => gather({ config, sourcesDir: sources, ledger: emptyLedger(), now: NOW }));
+      gatheredItems = g.last.gathered.items;
+      const raw = await measure(Math.max(SIZE.runs, 5), async () => rawParse(bodies));
+      const n = gatheredItems.length;
+      rows.push({
+        stage: 'gather', work: `${SIZE.feeds} feeds, ${n.toLocaleString('en')} items, ${(bytes / 1048576).toFixed(1)} MB over HTTP`,
+        medianMs: g.ms, throughput: rate(n, g.ms, 'items'), peakRssMb: g.peakRssMb,
+        baseline: `raw SAX parse of the same bytes: ${rate(raw.last, raw.ms, 'items')}`, ratio: raw.ms / g.ms,
+        note: g.last.gathered.problems.length ? `${g.last.gathered.problems.length} problems` : undefined,
+      });
+    }
+
+    // ── analyze ──
+    let digest: Digest | null = null;
+    if (!skip.has('analyze')) {
+      log('analyze…');
+      const seedDir = path.resolve(ROOT, '../shared/seeds');
+      const { readdirSync } = await import('node:fs');
+      const seeds = readdirSync(seedDir).sort().map((f) => parseDroppedFile(readFileSync(path.join(seedDir, f), 'utf8'), `seeds/${f}`).item).filter((i): i is SourceItem => Boolean(i));
+      const opts = { themes: config.themes, speakers: config.speakers, analyze: config.analyze };
+      const a1 = await measure(Math.max(SIZE.runs, 5), async () => analyze(seeds, opts));
+      const t1 = tokenCount(seeds);
+      rows.push({ stage: 'analyze', work: `5 seeds, ${t1.toLocaleString('en')} tokens, ${a1.last.quotes.length} quotes`, medianMs: a1.ms, throughput: rate(t1, a1.ms, 'tokens'), peakRssMb: a1.peakRssMb, baseline: '—', ratio: null });
+      if (gatheredItems.length) {
+        const a2 = await measure(SIZE.runs, async () => analyze(gatheredItems, opts));
+        const t2 = tokenCount(gatheredItems);
+        rows.push({ stage: 'analyze', work: `${gatheredItems.length.toLocaleString('en')} feed items, ${t2.toLocaleString('en')} tokens, ${a2.last.quotes.length.toLocaleString('en')} quotes`, medianMs: a2.ms, throughput: rate(t2, a2.ms, 'tokens'), peakRssMb: a2.peakRssMb, baseline: '—', ratio: null });
+        digest = composeDigest({ analysis: a2.last, selected: selectQuotes(a2.last, config.analyze), items: gatheredItems, config, number: SIZE.issues + 1, now: NOW });
+      } else {
+        digest = composeDigest({ analysis: a1.last, selected: selectQuotes(a1.last, config.analyze), items: seeds, config, number: SIZE.issues + 1, now: NOW });
+      }
+    }
+    if (!digest) throw new Error('the analyze stage is needed for render, archive and deliver');
+
+    // ── render ──
+    const urls = { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') };
+    const rendered = await renderEmail(digest, config, urls);
+    if (!skip.has('render')) {
+      log('render…');
+      const r = await measure(Math.max(SIZE.runs, 5), () => renderEmail(digest as Digest, config, urls));
+      const n = SIZE.subscribers;
+      const p = await measure(SIZE.runs, async () => {
+        for (let i = 0; i < n; i++) personalize(rendered, { unsubscribeUrl: `https://example.org/unsubscribe?token=${i}` });
+      });
+      const cpu0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) personalize(rendered, { unsubscribeUrl: `https://example.org/unsubscribe?token=${i}` });
+      const cpu = process.cpuUsage(cpu0);
+      rows.push({ stage: 'render', work: `1 issue, ${Math.round(rendered.htmlBytes / 1024)} KB HTML (MJML once per issue)`, medianMs: r.ms, throughput: `${(1000 / r.ms).toFixed(1)} issues/s`, peakRssMb: r.peakRssMb, baseline: '—', ratio: null });
+      rows.push({ stage: 'render', work: `personalize × ${n.toLocaleString('en')} recipients`, medianMs: p.ms, throughput: `${((cpu.user + cpu.system) / 1000 / n).toFixed(4)} ms CPU per recipient`, peakRssMb: p.peakRssMb, baseline: 'MJML render per recipient instead', ratio: (r.ms * n) / p.ms });
+    }
+
+    // ── archive ──
+    if (!skip.has('archive')) {
+      log('archive…');
+      const digestsDir = path.join(tmp, 'digests');
+      for (const d of pastIssues(digest, SIZE.issues)) await writeRecord(digestsDir, d);
+      const siteDir = path.join(tmp, '_site');
+      const full = await measure(1, () => buildSite({ digestsDir, siteDir, config, quiet: true }));
+      await writeRecord(digestsDir, { ...digest, id: `${NOW.toISOString().slice(0, 10)}-${SIZE.issues + 1}`, number: SIZE.issues + 1 });
+      const inc = await measure(1, () => buildSite({ digestsDir, siteDir, config, quiet: true, incremental: true }));
+      rows.push({ stage: 'archive', work: `Eleventy build of ${SIZE.issues} issues (${full.last.pages.toLocaleString('en')} pages, search index)`, medianMs: full.ms, throughput: rate(full.last.pages, full.ms, 'pages'), peakRssMb: full.peakRssMb, baseline: '—', ratio: null });
+      rows.push({ stage: 'archive', work: 'incremental rebuild after one new issue', medianMs: inc.ms, throughput: `${inc.last.pages} pages`, peakRssMb: inc.peakRssMb, baseline: 'the full build', ratio: full.ms / inc.ms });
+    }
+
+    // ── deliver ──
+    let sinkPort = 0;
+    if (!skip.has('deliver')) {
+      log('deliver…');
+      const sink = await smtpSink();
+      sinkPort = sink.port;
+      const transport = createSmtpTransport(`smtp://127.0.0.1:${sink.port}`, { maxConnections: 5 });
+      const ledgerDir = path.join(tmp, 'ledger');
+      const d = await measure(1, () => deliver({ digest: digest as Digest, rendered, config, subscribers, transport, ledgerDir, now: NOW, dryRun: false, secret: 'bench-secret', dkim: null }));
+      await transport.close();
+      const sample = await sink.first();
+      if (!sample) throw new Error('the sink received nothing');
+      // The ceiling: the same bytes (dot-stuffed) pushed by a bare protocol client over 5 connections.
+      const stuffed = Buffer.from(sample.toString('latin1').replace(/\r?\n/g, '\r\n').replace(/\r\n\./g, '\r\n..'), 'latin1');
+      const messages = Array.from({ length: SIZE.subscribers }, () => stuffed);
+      const raw = await measure(1, () => blastRawSmtp({ port: sink.port, connections: 5, messages, from: 'bench@example.org', to: (i) => `reader${i}@example.com` }));
+      rows.push({
+        stage: 'deliver', work: `${d.last.sent.toLocaleString('en')} messages of ${Math.round(sample.length / 1024)} KB to a local smtp-server sink`,
+        medianMs: d.ms, throughput: rate(d.last.sent, d.ms, 'messages'), peakRssMb: d.peakRssMb,
+        baseline: `raw SMTP client, same sink and bytes: ${rate(SIZE.subscribers, raw.ms, 'messages')}`, ratio: raw.ms / d.ms,
+      });
+      await sink.close();
+    }
+
+    // ── end to end ──
+    if (!skip.has('e2e')) {
+      log('end to end…');
+      const sink = await smtpSink();
+      const e2eDir = path.join(tmp, 'e2e');
+      mkdirSync(e2eDir);
+      cpSync(sources, path.join(e2eDir, 'sources'), { recursive: true });
+      for (const d of pastIssues(digest, SIZE.issues)) await writeRecord(path.join(e2eDir, 'digests'), d);
+      const t0 = performance.now();
+      const { code, maxRssKb, output } = await runChild(['run', '--now', NOW.toISOString(), '--quiet'], e2eDir, {
+        SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SUBSCRIBERS_FILE: path.join(tmp, 'subscribers.csv'), UNSUBSCRIBE_SECRET: 'bench-secret',
+      });
+      const ms = performance.now() - t0;
+      if (code !== 0) log(`end-to-end run exited ${code}:\n${output}`);
+      rows.push({
+        stage: 'end to end', work: `digest run: ${SIZE.feeds * SIZE.items} items in, ${(await sink.count()).toLocaleString('en')} messages out, ${SIZE.issues + 1}-issue archive`,
+        medianMs: ms, throughput: code === 0 ? 'ok' : `exit ${code}`, peakRssMb: Math.round(maxRssKb / 1024), baseline: 'target: < 60 s, < 1 GB', ratio: null,
+      });
+      await sink.close();
+    }
+    void sinkPort;
+
+    // ── subscription service (issue 9) ──
+    if (!skip.has('serve')) {
+      try {
+        const mod = (await import('../src/serve/load.js')) as { loadTest?: (o: Record<string, unknown>) => Promise<{ subscribe: { rps: number; p99ms: number }; unsubscribe: { rps: number; p99ms: number }; lost: number; duplicated: number }> };
+        if (mod.loadTest) {
+          log('serve…');
+          const r = await mod.loadTest({ requests: quick ? 200 : 2000, connections: 10, config });
+          rows.push({ stage: 'serve', work: 'POST /subscribe', medianMs: 0, throughput: `${Math.round(r.subscribe.rps)} req/s, p99 ${r.subscribe.p99ms.toFixed(1)} ms`, peakRssMb: 0, baseline: '—', ratio: null, note: `lost ${r.lost}, duplicated ${r.duplicated}` });
+          rows.push({ stage: 'serve', work: 'POST /unsubscribe (one-click)', medianMs: 0, throughput: `${Math.round(r.unsubscribe.rps)} req/s, p99 ${r.unsubscribe.p99ms.toFixed(1)} ms`, peakRssMb: 0, baseline: '—', ratio: null });
+        }
+      } catch (err) {
+        log(`serve load test not run: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await feeds.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+  printTable(machine);
+  const out = args.out ?? path.join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine, quick, size: SIZE, seed: SEED, rows }, null, 2)}\n`);
+  log(`figures written to ${path.relative(process.cwd(), out)}`);
+}
+
+/** Run the real CLI in a child, returning its exit code and peak RSS (from a preload that reports it). */
+function runChild(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; maxRssKb: number; output: string }> {
+  const report = path.join(cwd, 'rss.txt');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'scripts/bench/report-rss.mjs'), path.join(ROOT, 'src/bin.mjs'), ...argv], {
+      cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DIGEST_RSS_REPORT: report, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.on('close', (code) => {
+      let maxRssKb = 0;
+      try {
+        maxRssKb = Number(readFileSync(report, 'utf8'));
+      } catch {
+        /* the child died before reporting */
+      }
+      resolve({ code: code ?? 1, maxRssKb, output });
+    });
+  });
+}
+
+function printTable(machine: string): void {
+  const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+  const header = ['stage', 'work', 'median', 'throughput', 'peak RSS', 'baseline', 'ratio'];
+  const body = rows.map((r) => [r.stage, r.work + (r.note ? ` (${r.note})` : ''), r.medianMs ? fmt(r.medianMs) : '—', r.throughput, r.peakRssMb ? `${r.peakRssMb} MB` : '—', r.baseline, r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`]);
+  const lines = [header, ...body].map((cells) => `| ${cells.join(' | ')} |`);
+  lines.splice(1, 0, `|${header.map(() => '---').join('|')}|`);
+  process.stdout.write(`\nbench on ${machine}${quick ? ' (quick)' : ''}\n\n${lines.join('\n')}\n\n`);
+}
+
+await main();
