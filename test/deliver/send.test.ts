@@ -158,6 +158,22 @@ describe('deliver over SMTP', () => {
     expect(SendLedger.read(dir, digest.id)).toHaveLength(0);
   });
 
+  it('stops the run when credentials are refused mid-run, and the rerun resumes', async () => {
+    sink.behave.afterAccept = (total) => {
+      if (total === 1) sink.refuseAuth = true;
+    };
+    // The drop forces a new connection, whose login is refused.
+    sink.behave.rcpt = (to, n) => (to === 'reader1@example.com' && n === 1 ? { kind: 'drop' } : { kind: 'ok' });
+    const transport = createSmtpTransport(sink.url(), { maxConnections: 1 });
+    transports.push(transport);
+    const err = await run({ subscribers: subs(3), transport, concurrency: 1 }).catch((e: unknown) => e);
+    expect((err as DigestError).code).toBe('SMTP_AUTH_FAILED');
+    expect(sink.messages.map((m) => m.to[0])).toEqual(['reader0@example.com']);
+    sink.reset();
+    const again = await run({ subscribers: subs(3) });
+    expect(again).toMatchObject({ sent: 2, skipped: 1 });
+  });
+
   it('retries a connection dropped before the body and delivers exactly once', async () => {
     sink.behave.rcpt = (to, n) => (to === 'reader1@example.com' && n === 1 ? { kind: 'drop' } : { kind: 'ok' });
     const summary = await run({ subscribers: subs(3) });

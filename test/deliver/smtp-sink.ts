@@ -25,6 +25,8 @@ export interface Sink {
   messages: { to: string[]; raw: string }[];
   /** RCPT TO commands seen (any outcome). */
   rcpts: string[];
+  /** When true, every login is refused with 535 (credentials revoked mid-run). */
+  refuseAuth: boolean;
   /** Behaviour per recipient, consulted at RCPT TO and after the body; `n` counts how often that stage was hit for that address. */
   behave: { rcpt?: (to: string, n: number) => Action; data?: (to: string, n: number) => Action; afterAccept?: (total: number) => void };
   reset(): void;
@@ -46,8 +48,10 @@ export async function startSink(): Promise<Sink> {
     url: (o) => `smtp://${USER}:${encodeURIComponent(o?.badPassword ? 'wrong' : PASS)}@127.0.0.1:${sink.port}/?ignoreTLS=true`,
     messages: [],
     rcpts: [],
+    refuseAuth: false,
     behave: {},
     reset() {
+      sink.refuseAuth = false;
       sink.messages.length = 0;
       sink.rcpts.length = 0;
       sink.behave = {};
@@ -84,7 +88,7 @@ export async function startSink(): Promise<Sink> {
     logger: false,
     size: 10 * 1024 * 1024,
     onAuth(auth, _session, cb) {
-      if (auth.username === USER && auth.password === PASS) cb(null, { user: USER });
+      if (!sink.refuseAuth && auth.username === USER && auth.password === PASS) cb(null, { user: USER });
       else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
     onRcptTo(address, session, cb) {
