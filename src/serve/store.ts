@@ -173,10 +173,13 @@ export function createQueries(db: Db, listId: string) {
   };
 
   const audit = (at: string, event: string, address: string, detail = '') => q.audit.run(at, event, maskAddress(address), detail);
+  // BEGIN IMMEDIATE: these read then write; a deferred transaction could lose its snapshot to a writer in
+  // another process (a second service, or a maintainer's sqlite3 shell) and fail with SQLITE_BUSY at once.
+  const tx = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) => db.transaction(fn).immediate;
 
   return {
     /** Record a subscription request: a pending row for a new address, and a fresh confirmation nonce. */
-    requestSubscription: db.transaction((address: string, nonce: string, at: string, expiresAt: string): SubscriberRow => {
+    requestSubscription: tx((address: string, nonce: string, at: string, expiresAt: string): SubscriberRow => {
       let row = q.byAddress.get(address);
       if (!row) {
         q.insertSubscriber.run(address, subscriberHash(listId, address), at, at);
@@ -194,7 +197,7 @@ export function createQueries(db: Db, listId: string) {
       return rows.length === 1 ? rows[0] : undefined;
     },
     /** Spend a confirmation nonce and activate its subscriber; false when the nonce was already spent. */
-    confirm: db.transaction((nonce: string, subscriberId: number, at: string): boolean => {
+    confirm: tx((nonce: string, subscriberId: number, at: string): boolean => {
       if (q.spendToken.run(at, nonce).changes !== 1) return false;
       const row = q.byId.get(subscriberId)!;
       q.setStatus.run({ id: row.id, status: 'active', at, confirmed: at, unsubscribed: null });
@@ -202,7 +205,7 @@ export function createQueries(db: Db, listId: string) {
       return true;
     }),
     /** Mark unsubscribed (idempotent: a second one-click changes nothing and writes no audit line). */
-    unsubscribe: db.transaction((subscriberId: number, at: string, via: string): boolean => {
+    unsubscribe: tx((subscriberId: number, at: string, via: string): boolean => {
       const row = q.byId.get(subscriberId);
       if (!row || row.status === 'unsubscribed') return false;
       q.setStatus.run({ id: row.id, status: 'unsubscribed', at, confirmed: null, unsubscribed: at });
@@ -215,7 +218,7 @@ export function createQueries(db: Db, listId: string) {
      * Drop finished rate-limit windows, tokens expired long ago (a recent expired one still answers 410), and
      * pending addresses left with no token. Returns how many pending addresses were forgotten.
      */
-    prune: db.transaction((windowsBefore: number, tokensExpiredBefore: string): number => {
+    prune: tx((windowsBefore: number, tokensExpiredBefore: string): number => {
       q.pruneLimits.run(windowsBefore);
       q.pruneTokens.run(tokensExpiredBefore);
       return q.prunePending.run().changes;
