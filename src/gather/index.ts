@@ -243,8 +243,18 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
   const items: SourceItem[] = [];
   const known: SourceItem[] = [];
   const newBySource = new Map<string, number>();
+  // Two items of one run can still meet the same ledger entry (say, one GUID on two links): keep one.
+  const byId = new Map<string, SourceItem>();
   for (const item of unique) {
     const hit = index.find(identitiesOf(item));
+    const twin = hit !== null ? byId.get(hit) : undefined;
+    if (twin) {
+      mergeInto(twin, item);
+      const entry = ledger.entries[hit!]!;
+      for (const l of item.links) if (!entry.urls.includes(l)) entry.urls.push(l);
+      entry.urls.sort();
+      continue;
+    }
     if (hit !== null) {
       const entry = ledger.entries[hit]!;
       // Keep the id the item was first seen under, so an item whose GUID or link changed stays the same item.
@@ -266,6 +276,7 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
       index.add(id, entry);
       items.push(item);
     }
+    byId.set(item.id, item);
     if (entryIsNew(ledger.entries[item.id]!)) newBySource.set(item.sourceId, (newBySource.get(item.sourceId) ?? 0) + 1);
   }
 

@@ -178,6 +178,22 @@ describe('gather', () => {
     expect(r.gathered.items.map((i) => i.title)).toEqual(['Same']);
   });
 
+  it('never hands on two items with one id, even when two links share a GUID the ledger knows', async () => {
+    const url = 'https://f.example/rss';
+    const cfg = config([feed('f', url)]);
+    const v1 = rss([{ title: 'Original', link: 'https://x.example/1', guid: 'shared', date: ago(1) }]);
+    const r1 = await gather({ config: cfg, sourcesDir: emptyDir(), ledger: emptyLedger(), now: NOW, fetch: fakeFetcher({ [url]: v1 }) });
+    const v2 = rss([
+      { title: 'Moved', link: 'https://x.example/moved', guid: 'shared', date: ago(1), description: 'moved copy with a body long enough to hash on its own' },
+      { title: 'Mirror', link: 'https://mirror.example/1', guid: 'shared', date: ago(1), description: 'mirror copy with a different body long enough to hash' },
+    ]);
+    const r2 = await gather({ config: cfg, sourcesDir: emptyDir(), ledger: markIssued(r1.ledger, r1.gathered.items, 'i1'), now: NOW, fetch: fakeFetcher({ [url]: v2 }) });
+    const all = [...r2.gathered.items, ...r2.gathered.known];
+    expect(new Set(all.map((i) => i.id)).size).toBe(all.length);
+    expect(r2.gathered.known).toHaveLength(1);
+    expect(r2.gathered.known[0]!.links).toEqual(['https://x.example/moved', 'https://mirror.example/1']);
+  });
+
   it('a 304 keeps the feed unchanged and its ETag', async () => {
     const fetcher: FeedFetcher = async (u, cond) => ({ status: 'not-modified', body: '', finalUrl: u, etag: cond.etag, lastModified: cond.lastModified });
     const ledger = emptyLedger();
