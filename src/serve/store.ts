@@ -8,6 +8,7 @@
  * addresses, rate-limit keys for addresses are sha256 digests.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { DigestError } from '../errors.js';
 import { maskAddress, subscriberHash } from '../deliver/subscribers.js';
@@ -98,8 +99,17 @@ function migrate(db: Db, origin: string): void {
   }
 }
 
-/** The addresses to send the next issue to, in a stable order. Opens and closes the file itself. */
+/**
+ * The addresses to send the next issue to, in a stable order. Opens and closes the file itself. A file that
+ * does not exist is an error, not an empty list: a mistyped DATABASE_PATH must not look like "nobody".
+ */
 export function activeSubscribers(databasePath: string): string[] {
+  if (!existsSync(databasePath)) {
+    throw new DigestError('CONFIG_MISSING', 'the subscriber database does not exist', {
+      origin: databasePath,
+      hint: 'set DATABASE_PATH to the file `digest serve` writes (default subscribers.db in its working directory)',
+    });
+  }
   const db = openStore(databasePath);
   try {
     return (db.prepare(`SELECT address FROM subscribers WHERE status = 'active' ORDER BY id`).all() as { address: string }[]).map((r) => r.address);

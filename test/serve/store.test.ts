@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
@@ -104,5 +105,21 @@ describe('prune', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('activeSubscribers', () => {
+  it('a database file that does not exist is CONFIG_MISSING, and is not created', async () => {
+    const file = await tempDb();
+    let err: unknown;
+    try {
+      activeSubscribers(file);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DigestError);
+    expect((err as DigestError).code).toBe('CONFIG_MISSING');
+    expect((err as DigestError).origin).toBe(file);
+    expect(existsSync(file)).toBe(false);
   });
 });
