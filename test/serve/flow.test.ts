@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArchive } from '../../src/pipeline.js';
@@ -24,7 +24,8 @@ import { parseSubscribers } from '../../src/deliver/subscribers.js';
 import type { Digest } from '../../src/model.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { activeSubscribers, dumpTables, openStore } from '../../src/serve/store.js';
-import { EXPORT_TOKEN, get, SECRET, tempDb, testConfig, waitFor } from './helpers.js';
+import { unsubscribeToken } from '../../src/deliver/subscribers.js';
+import { EXPORT_TOKEN, get, post, SECRET, tempDb, testConfig, waitFor } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
@@ -199,4 +200,42 @@ describe('subscribe on the archive page → confirm by email → one-click unsub
       await page.close();
     }
   }, 120_000);
+});
+
+async function axe(page: Page): Promise<{ id: string; impact: string; nodes: string[] }[]> {
+  await page.addScriptTag({ path: path.join(ROOT, 'node_modules/axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    const w = window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } };
+    const r = await w.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+describe('the service\'s pages', () => {
+  it('have no serious axe-core violations (form, confirm, unsubscribe, error)', async (ctx) => {
+    if (!browser) ctx.skip();
+    const address = 'axe@example.org';
+    expect((await post(`${service.url}/subscribe`, { email: address })).status).toBe(202);
+    const mail = await lastMailTo(address);
+    const confirmUrl = /https?:\/\/\S+\/confirm\?token=\S+/.exec(mail.text ?? '')![0];
+    // axe is a script: our CSP (rightly) forbids it, so this context bypasses CSP; the loop above runs with it.
+    const context = await browser!.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      const pages: [string, string][] = [
+        [`${service.url}/`, 'Subscribe'],
+        [confirmUrl, 'Confirm your subscription'],
+        [`${service.url}/unsubscribe?token=${unsubscribeToken('debate-digest.example.org', address, SECRET)}`, 'Unsubscribe'],
+        [`${service.url}/confirm?token=forged`, 'Sorry'],
+      ];
+      for (const [url, h1] of pages) {
+        await page.goto(url);
+        expect(await page.textContent('h1')).toBe(h1);
+        expect(await axe(page), url).toEqual([]);
+      }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
