@@ -134,7 +134,7 @@ export async function buildArchive(opts: Pick<RunOptions, 'digestsDir' | 'siteDi
     opts.log?.(`dry run: would build the archive into ${opts.siteDir}`);
     return 0;
   }
-  const { pages } = await timed(opts.progress, 'site', () => buildSite({ digestsDir: opts.digestsDir, siteDir: opts.siteDir, config, quiet: true }),
+  const { pages } = await timed(opts.progress, 'site', () => buildSite({ digestsDir: opts.digestsDir, siteDir: opts.siteDir, config, quiet: true, incremental: true }),
     (r) => `${r.pages} pages and feeds in ${opts.siteDir}`);
   return pages;
 }
@@ -144,13 +144,15 @@ export interface SendOptions extends RunOptions {
   issueId?: string;
   /** Send one test copy to this address, ledger untouched. */
   to?: string;
+  /** The issue itself, when it is not (yet) in digests/: a dry run's unwritten issue. */
+  digest?: Digest;
   resendUnknown?: boolean;
 }
 
 /** Render the issue once and deliver it to every subscriber not yet sent, resuming from the send ledger. */
 export async function sendIssue(opts: SendOptions & { config?: Config }): Promise<{ digest: Digest; delivery: DeliverySummary | null; problems: Problem[] }> {
   const config = opts.config ?? (await readConfig(opts.sourcesDir, opts.env));
-  const records = await readRecords(opts.digestsDir);
+  const records = opts.digest ? [opts.digest] : await readRecords(opts.digestsDir);
   const digest = opts.issueId ? records.find((r) => r.id === opts.issueId) : records.at(-1);
   if (!digest)
     throw new DigestError('ISSUE_NOT_FOUND', opts.issueId ? `no issue ${opts.issueId}` : 'there is no issue to send yet', {
@@ -188,7 +190,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     report.pages = await buildArchive({ ...opts, config });
   }
   if (report.issue) {
-    const sent = await sendIssue({ ...opts, config, issueId: report.issue.id });
+    const sent = await sendIssue({ ...opts, config, issueId: report.issue.id, digest: made.digest ?? undefined });
     report.delivery = sent.delivery;
     report.problems.push(...sent.problems);
     if (sent.delivery && sent.delivery.failed > 0) report.ok = false;

@@ -69,7 +69,8 @@ describe('digest run, end to end', () => {
       expect(to).toHaveLength(1);
       expect(to[0]?.value).toHaveLength(1);
       recipients.add(String(to[0]?.value[0]?.address));
-      expect(mail.headers.get('list-unsubscribe')).toBeTruthy();
+      expect(raw.toString('latin1')).toMatch(/^List-Unsubscribe: <mailto:unsubscribe@example\.org/im);
+      expect(mail.subject?.match(/November 30, 2026/g)).toHaveLength(1); // the date once, not twice
       expect(f).not.toMatch(/@|example/); // file names never carry the address
     }
     expect([...recipients].sort()).toEqual(['reader.one@example.com', 'reader.three@example.com', 'reader.two@example.com']);
