@@ -144,6 +144,9 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
   const t0 = Date.now();
   const clock = () => new Date(opts.now.getTime() + (Date.now() - t0)).toISOString();
 
+  // A missing secret is a configuration error: say so before reading ledgers or connecting (dry runs too).
+  if (transport.name === 'smtp' && !(opts.secret && opts.secret.trim())) resolveSecret(null, transport, log);
+
   // Hashes are re-derived with this list's id, whatever list id the caller parsed with.
   const seen = new Set<string>();
   const recipients = opts.subscribers

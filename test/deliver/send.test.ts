@@ -229,6 +229,9 @@ describe('deliver over SMTP', () => {
   it('refuses SMTP without UNSUBSCRIBE_SECRET, and uses a named development secret for the outbox', async () => {
     const err = await run({ subscribers: subs(1), secret: null }).catch((e: unknown) => e);
     expect((err as DigestError).code).toBe('ENV_MISSING');
+    const dry = await run({ subscribers: subs(1), secret: null, dryRun: true }).catch((e: unknown) => e);
+    expect((dry as DigestError).code).toBe('ENV_MISSING');
+    expect(sink.rcpts).toHaveLength(0);
     expect(sink.messages).toHaveLength(0);
     const lines: string[] = [];
     const outbox = path.join(dir, 'outbox');
