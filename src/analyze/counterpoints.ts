@@ -25,6 +25,8 @@ export interface Passage extends Span {
   context: string;
   /** True when the sentence is inside quotation marks (someone's quoted words). */
   quoted: boolean;
+  /** Speakers whose quoted words make up much of the passage (it partly quotes them). */
+  quotes: string[];
 }
 
 /** Words of critique: strong ones judge the claim, weak ones only contrast or negate. */
@@ -99,9 +101,13 @@ export function buildPassages(
       // A short sentence ("This isn't a scientific methodology.") is answered by the one that follows it.
       const nextS = sents[k + 1];
       let s = nextS && tokenize(text, s0.start, s0.end).length < 10 ? { start: s0.start, end: nextS.end } : s0;
-      // Inside a short quotation by a known speaker, the answering passage is the whole quotation.
+      // A sentence that is mostly a short quotation by a known speaker: the answering passage is that quotation.
       const whole = voices.spans.find(
-        (v) => v.form !== 'turn' && v.speaker !== null && v.start <= s0.start && v.end >= s0.end && tokenize(text, v.start, v.end).length <= 80,
+        (v) =>
+          v.form !== 'turn' &&
+          v.speaker !== null &&
+          Math.min(v.end, s0.end) - Math.max(v.start, s0.start) >= 0.5 * (s0.end - s0.start) &&
+          tokenize(text, v.start, v.end).length <= 80,
       );
       if (whole) {
         if (seen.has(`${whole.start}:${whole.end}`)) return;
@@ -111,12 +117,19 @@ export function buildPassages(
       // The innermost span holding the sentence decides its voice.
       let voice = { speaker: voices.author.speaker, voice: voices.author.voice, quoted: false };
       let size = Infinity;
+      // A sentence holds its quotation marks; the quote's span does not.
+      const inner = { start: s0.start + (/^[“"‘«]/.test(text[s0.start] ?? '') ? 1 : 0), end: s0.end - (/[”"’»]$/.test(text[s0.end - 1] ?? '') ? 1 : 0) };
       for (const v of voices.spans) {
-        if (v.start <= s.start && v.end >= s.end && v.end - v.start < size) {
+        if (v.start <= inner.start && v.end >= inner.end && v.end - v.start < size) {
           size = v.end - v.start;
           voice = { speaker: v.speaker, voice: v.voice, quoted: v.form === 'marks' };
         }
       }
+      if (whole) voice = { speaker: whole.speaker, voice: whole.voice, quoted: true };
+      const quotesIn = voices.spans
+        .filter((v) => v.form === 'marks' && v.speaker !== null)
+        .filter((v) => Math.min(v.end, s.end) - Math.max(v.start, s.start) > 0.4 * (s.end - s.start))
+        .map((v) => v.speaker!);
       const ctx = sents
         .slice(Math.max(0, k - 2), k)
         .map((c) => text.slice(c.start, c.end))
@@ -132,6 +145,7 @@ export function buildPassages(
         text: text.slice(s.start, s.end),
         context: ctx,
         quoted: voice.quoted,
+        quotes: quotesIn,
       });
     });
   }
@@ -174,6 +188,7 @@ export function pairCounterpoints(
   };
   const speakerOf = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id) ?? null : null);
   const passageVecs = passages.map((p) => vec([...contentWords(p.text), ...contentWords(p.context)]));
+  const passageThemes = passages.map((p) => [...opts.matcher.score(`${p.context} ${p.text}`).keys()]);
   const passageStances: Stance[] = passages.map((p) =>
     stanceOf({ text: p.text, speakerStance: speakerOf(p.speaker)?.stance ?? null, sourceStance: null }),
   );
@@ -182,22 +197,28 @@ export function pairCounterpoints(
     const qv = vec(contentWords(q.text));
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
     passages.forEach((p, i) => {
-      if (p.voice === qVoice || (q.speaker !== null && p.speaker === q.speaker)) return;
+      if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) return;
       if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) return;
       if (p.text.length < 25) return;
       const hits = critiqueHits(p.text);
-      if (hits.length === 0) return;
-      if (restatementShare(p.text, q.text) >= 0.45) return;
-      const rel = cos(qv, passageVecs[i]!);
-      if (rel <= 0.05) return;
-      const strength = Math.min(1, hits.length / 4);
       const pStance = passageStances[i]!;
-      // The other side: a different stance; an unplaced voice counts only with a strong critique.
+      // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
+      // "we are back to the age of research" without a single "not").
+      const opposed = OPPOSED[q.stance]?.[pStance] ?? 0;
+      if (hits.length === 0 && opposed < 1) return;
       if (pStance === q.stance && pStance !== 'neutral') return;
-      const stanceFactor = pStance === 'neutral' || q.stance === 'neutral' ? (hits.length >= 3 ? 0.75 : 0.4) : 1;
+      if (restatementShare(p.text, q.text) >= 0.45) return;
+      const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
+      // Two claims on one theme from opposite sides are about the same thing even when they share few words.
+      const lexical = cos(qv, passageVecs[i]!);
+      const rel = sharedTheme && opposed >= 1 ? Math.max(lexical + 0.08, 0.25) : lexical;
+      if (rel <= 0.08) return;
+      const strength = Math.min(1, (hits.length + (opposed >= 1 ? 3 : 0)) / 4);
+      // An unplaced (neutral) voice counts only with a strong critique.
+      const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 ? 0.6 : 0.3;
       // An answer usually comes right after the claim it answers, in the same piece.
       const sameItem = q.citations.find((c) => c.itemId === p.itemId);
-      let proximity = 0.85;
+      let proximity = 1;
       if (sameItem) {
         const gap = p.start - sameItem.end;
         proximity = gap >= 0 && gap < 2500 ? 1.5 : gap >= 0 && gap < 6000 ? 1.1 : 0.8;
@@ -241,8 +262,15 @@ export function pairCounterpoints(
   return out.sort((a, b) => claims.findIndex((q) => q.id === a.quoteId) - claims.findIndex((q) => q.id === b.quoteId));
 }
 
+/** How squarely two stances oppose each other (1: opposite sides; 0.5: different critiques of scaling). */
+const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {
+  research: { scaling: 1, paradigm: 0.5 },
+  scaling: { research: 1, paradigm: 1 },
+  paradigm: { scaling: 1, research: 0.5 },
+};
+
 /** Raw score that maps to confidence 1 (calibrated on the tuning seeds). */
-const SCORE_FOR_FULL_CONFIDENCE = 0.15;
+const SCORE_FOR_FULL_CONFIDENCE = 0.2;
 
 function describe(q: Quote, p: Passage, pStance: Stance, hits: string[], opts: CounterpointOptions): string {
   const name = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id)?.name ?? id : null);
@@ -251,5 +279,6 @@ function describe(q: Quote, p: Passage, pStance: Stance, hits: string[], opts: C
   const about = theme ? ` on ${theme.title.toLowerCase()}` : '';
   const sides = pStance !== q.stance && pStance !== 'neutral' ? ` from the ${pStance} side` : '';
   const words = [...new Set(hits)].slice(0, 3).map((h) => `“${h}”`).join(', ');
-  return `${who} disputes ${name(q.speaker) ?? 'this claim'}${about}${sides}; the passage pushes back (${words}).`;
+  const how = words ? `the passage pushes back (${words})` : 'the passage argues the other side';
+  return `${who} disputes ${name(q.speaker) ?? 'this claim'}${about}${sides}; ${how}.`;
 }

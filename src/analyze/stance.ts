@@ -9,12 +9,12 @@ import type { Stance } from '../model.js';
 const CUES: Record<Exclude<Stance, 'neutral'>, string[]> = {
   research: [
     'age of research', 'back to research', 'new ideas', 'ideas', 'generalize dramatically worse', 'generalise dramatically worse',
-    'generalization', 'generalisation', 'diminishing returns', 'plateau', 'plateauing', 'hitting a wall', 'scaling alone',
+    'generalization', 'generalisation', 'diminishing returns', 'plateau', 'plateauing', 'hitting a wall', 'hit a wall', 'hits a wall', 'scaling alone', 'scaling era is over', 'age of scaling is over',
     'research company', 'continual learning', 'value function', 'sample efficiency', 'bottleneck',
   ],
   scaling: [
-    'keep scaling', 'scaling works', 'scaling laws hold', 'scaling still works', 'no wall', 'more compute', 'bigger models',
-    'scale is all you need', 'scaling is all you need', 'just scale', 'compute will', 'the recipe works',
+    'keep scaling', 'scaling works', 'scaling laws hold', 'scaling laws still hold', 'scaling still works', 'no wall',
+    'scale is all you need', 'scaling is all you need', 'just scale', 'the recipe works',
     "/scaling (?:[\\w']+ ){0,3}(?:works?|pays|holds|continues|delivers|will get us)",
   ],
   paradigm: [

@@ -52,3 +52,15 @@ describe('counterpoints', () => {
     expect(restatementShare('This is not a scientific methodology; it is a theology.', claim)).toBeLessThan(0.2);
   });
 });
+
+describe('counterpoints across sources', () => {
+  it('an opposite-side claim answers without words of critique (“We will keep scaling” vs “scaling has hit a wall”)', () => {
+    const critic = makeItem('Gary Marcus was quick to respond. “Scaling has hit a wall, and the scaling era is over for good,” Marcus wrote.', { sourceId: 'a' });
+    const ceo = makeItem('Asked about a plateau, Sam Altman said: “We will keep scaling, and the scaling laws still hold.”', { sourceId: 'b' });
+    const r = analyze([critic, ceo], { themes, speakers, analyze: cfg });
+    const marcus = r.quotes.find((q) => q.speaker === 'gary-marcus')!;
+    const cp = r.counterpoints.find((c) => c.quoteId === marcus.id);
+    expect(cp?.speaker).toBe('sam-altman');
+    expect(cp?.reason).toMatch(/Sam Altman disputes Gary Marcus .* from the scaling side/);
+  });
+});
