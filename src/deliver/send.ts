@@ -154,7 +154,9 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     .filter((s) => (seen.has(s.hash) ? false : (seen.add(s.hash), true)));
   const suppressed = await readSuppressed(opts.ledgerDir);
   const ledger = opts.dryRun ? null : SendLedger.open(opts.ledgerDir, digest.id);
-  const prior = (hash: string) => (ledger ? ledger.last(hash) : undefined);
+  // A dry run reads the ledger without opening it for writing, so its counts match what a real run would do.
+  const readOnly = opts.dryRun ? new Map(SendLedger.read(opts.ledgerDir, digest.id).map((r) => [r.recipient, r] as const)) : null;
+  const prior = (hash: string) => (ledger ? ledger.last(hash) : readOnly?.get(hash));
 
   const record = async (hash: string, messageId: string, state: SendRecord['state'], attempts: number, code: number | null, error: string | null) => {
     await ledger?.append({ issueId: digest.id, recipient: hash, state, at: clock(), attempts, responseCode: code, error, messageId });

@@ -254,11 +254,17 @@ describe('deliver over SMTP', () => {
     }
   });
 
-  it('dry run sends nothing and writes no ledger', async () => {
-    const summary = await run({ subscribers: subs(3), dryRun: true });
+  it('dry run sends nothing and writes no ledger, but counts from the ledger like a real run', async () => {
+    const lines: string[] = [];
+    const summary = await run({ subscribers: subs(3), dryRun: true, log: (l) => lines.push(l) });
     expect(summary.sent).toBe(0);
+    expect(lines.join('\n')).toContain('would send 3 of 3');
     expect(sink.rcpts).toHaveLength(0);
     expect(existsSync(path.join(dir, 'sends'))).toBe(false);
+    await run({ subscribers: subs(2) });
+    const after = await run({ subscribers: subs(3), dryRun: true, log: (l) => lines.push(l) });
+    expect(after.skipped).toBe(2);
+    expect(lines.at(-1)).toContain('would send 1 of 3');
   });
 
   it('sendTest sends one copy and leaves the ledger untouched', async () => {
