@@ -510,3 +510,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
   };
 }
+
+/**
+ * For the CLI (`digest serve`): start, then close cleanly on SIGINT or SIGTERM (in-flight requests answered,
+ * queued confirmation emails sent, database closed). Resolves once closed.
+ */
+export async function serveUntilSignal(opts: ServeOptions, signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
+  const running = await startServer(opts);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, stop);
+      (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`serve stopping (${sig})`);
+      void running.close().then(resolve);
+    };
+    for (const s of signals) process.on(s, stop);
+  });
+}

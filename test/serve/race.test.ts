@@ -12,6 +12,7 @@ import { post, SECRET, tempDb } from './helpers.js';
 
 const LIST = 'debate-digest.example.org';
 const children: ChildProcess[] = [];
+const outputs = new Map<ChildProcess, () => string>();
 const urls: string[] = [];
 let dbPath: string;
 
@@ -25,9 +26,10 @@ function startChild(): Promise<string> {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve(line.trim());
+      const m = /serve listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
     });
+    outputs.set(child, () => out);
     child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
   });
 }
@@ -40,11 +42,14 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(children.map((c) => new Promise<void>((r) => {
-    if (c.exitCode !== null) return r();
-    c.once('exit', () => r());
+  const codes = await Promise.all(children.map((c) => new Promise<number | null>((r) => {
+    if (c.exitCode !== null) return r(c.exitCode);
+    c.once('exit', (code) => r(code));
     c.kill('SIGTERM');
   })));
+  // serveUntilSignal closed cleanly on SIGTERM: the process ran to its end.
+  expect(codes).toEqual([0, 0]);
+  for (const c of children) expect(outputs.get(c)!()).toMatch(/serve stopping \(SIGTERM\)\nclosed\n$/);
 });
 
 describe('two processes, one database', () => {
