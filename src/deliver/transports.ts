@@ -264,6 +264,10 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         opening++;
         try {
           return await open();
+        } catch (err) {
+          // The slot this open held is free again: a waiter may try its own.
+          waiters.shift()?.(null);
+          throw err;
         } finally {
           opening--;
         }
