@@ -74,6 +74,8 @@ describe('renderEmail: the realistic issue', () => {
     const used = new Set([...t.slice(0, t.indexOf('\nLinks:\n')).matchAll(/\[(\d+)\]/g)].map((m) => m[1]));
     for (const n of used) expect(tail).toContain(`[${n}] http`);
     expect(t).toContain(`Unsubscribe: ${UNSUBSCRIBE_PLACEHOLDER}`);
+    // Wrapped at 72 columns; only a single unbreakable word (a URL) may run longer.
+    for (const line of t.split('\n')) if (line.length > 72) expect(line.trim().split(' ').some((w) => w.length > 40), line).toBe(true);
   });
 
   it('matches the reviewed snapshots (a template or MJML change shows up as a diff)', async () => {
