@@ -188,26 +188,32 @@ export function pairCounterpoints(
   };
   const speakerOf = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id) ?? null : null);
   const passageVecs = passages.map((p) => vec([...contentWords(p.text), ...contentWords(p.context)]));
+  // Per-passage work done once, not once per claim.
+  const passageHits = passages.map((p) => critiqueHits(p.text));
+  const contextWords = passages.map((p) => contentWords(p.context));
+  const share = (ws: string[], claim: Set<string>) => (ws.length === 0 ? 0 : ws.filter((w) => claim.has(w)).length / ws.length);
   const passageThemes = passages.map((p) => [...opts.matcher.score(`${p.context} ${p.text}`).keys()]);
   const passageStances: Stance[] = passages.map((p) =>
     stanceOf({ text: p.text, speakerStance: speakerOf(p.speaker)?.stance ?? null, sourceStance: null }),
   );
   const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
   for (const q of claims) {
-    const qv = vec(contentWords(q.text));
+    const qWords = contentWords(q.text);
+    const qSet = new Set(qWords);
+    const qv = vec(qWords);
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
     passages.forEach((p, i) => {
       if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) return;
       if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) return;
       if (p.text.length < 25) return;
-      const hits = critiqueHits(p.text);
+      const hits = passageHits[i]!;
       const pStance = passageStances[i]!;
       // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
       // "we are back to the age of research" without a single "not").
       const opposed = OPPOSED[q.stance]?.[pStance] ?? 0;
       if (hits.length === 0 && opposed < 1) return;
       if (pStance === q.stance && pStance !== 'neutral') return;
-      if (restatementShare(p.text, q.text) >= 0.45) return;
+      if (share(words[i]!, qSet) >= 0.45) return;
       const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
       const lexical = cos(qv, passageVecs[i]!);
@@ -226,7 +232,7 @@ export function pairCounterpoints(
       // Quoted words of someone unnamed are weaker evidence than a named speaker's or the author's own.
       const quotedPenalty = p.quoted && p.speaker === null ? 0.6 : 1;
       // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
-      const setUp = p.context && restatementShare(p.context, q.text) >= 0.3 ? 1.3 : 1;
+      const setUp = share(contextWords[i]!, qSet) >= 0.3 ? 1.3 : 1;
       const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp;
       scored.push({ q, i, score, hits });
     });

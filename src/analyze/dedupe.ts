@@ -82,6 +82,7 @@ export function locateWords(quoteWords: string[], text: string, tokens: Token[] 
 
 export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]): Group[] {
   const words = cands.map((c) => tokenize(c.text).map((t) => t.norm));
+  const joined = words.map((w) => w.join(' '));
   const g = words.map((w) => grams(w));
   const sets = g.map((x) => new Set(x));
   const parent = cands.map((_, i) => i);
@@ -98,14 +99,14 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
       if (shortWords === 0) continue;
       if (a.itemId === b.itemId) {
         // The same words quoted twice in one piece are one quote with two citations.
-        if (shortWords >= NGRAM && a.fragment === b.fragment && words[s]!.join(' ') === words[l]!.join(' ')) parent[find(i)] = find(j);
+        if (shortWords >= NGRAM && a.fragment === b.fragment && joined[s] === joined[l]) parent[find(i)] = find(j);
         continue;
       }
       const c = containment(g[s]!, sets[l]!);
       if (shortWords >= NGRAM && c >= SAME_WORDS) {
         if (a.fragment === b.fragment) parent[find(i)] = find(j);
         else if (a.sourceId !== b.sourceId) corroboratedShort.add(s); // the part is corroborated, not the whole
-      } else if (shortWords < NGRAM && words[s]!.join(' ') === words[l]!.join(' ')) {
+      } else if (shortWords < NGRAM && joined[s] === joined[l]) {
         // Short phrases ("age of research") corroborate only when quoted identically; they never merge.
         if (a.sourceId !== b.sourceId) {
           corroboratedShort.add(i);

@@ -109,7 +109,10 @@ export function tokenize(text: string, start = 0, end = text.length): Token[] {
 }
 
 export function normalizeWord(w: string): string {
-  return w.toLowerCase().replace(/’/g, "'").replace(/×/g, 'x').normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const lower = w.toLowerCase();
+  // Plain ASCII words (almost all of them) need no Unicode folding.
+  if (/^[a-z0-9.'-]+$/.test(lower)) return lower;
+  return lower.replace(/’/g, "'").replace(/×/g, 'x').normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
 }
 
 export function countWords(text: string): number {
