@@ -500,7 +500,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         clearInterval(pruneTimer);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          server.closeAllConnections();
+          // Idle keep-alive sockets go now; requests in flight get a few seconds to be answered.
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5000).unref();
         });
         await Promise.allSettled([...pending]);
         if (ownTransport) await transport.close();

@@ -3,6 +3,7 @@
  * transport (the SMTP path has its own test: flow.test.ts). Every refused request is checked against a dump of
  * the whole database taken before it: a 4xx must change nothing.
  */
+import http from 'node:http';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
@@ -363,5 +364,31 @@ describe('ipKey', () => {
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
   ])('%s → %s', (ip, key) => {
     expect(ipKey(ip)).toBe(key);
+  });
+});
+
+describe('close', () => {
+  it('answers a request in flight, then stops listening and closes the database', async () => {
+    const p = await tempDb();
+    const t = createJsonTransport();
+    const s = await startServer({ host: '127.0.0.1', port: 0, config, env: { UNSUBSCRIBE_SECRET: SECRET }, databasePath: p, transport: t, log: () => {} });
+    const u = new URL(`${s.url}/subscribe`);
+    const body = JSON.stringify({ email: 'late@example.org' });
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      // Half the body now, the rest after close() has begun.
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 300);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = s.close();
+    expect(await answered).toBe(202);
+    await closed;
+    expect(t.messages.map((m) => m.to)).toEqual(['late@example.org']);
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
   });
 });
