@@ -37,5 +37,7 @@ export function renderText(view: EmailView): string {
   const out = text(view);
   // Templates leave blank-line runs where optional blocks were skipped; clients show them literally.
   const tidy = out.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
-  return tidy.split('\n').map((l) => wrapLine(l)).join('\n') + '\n';
+  // A link line stays whole: "[3] https://…" split after "[3]" would read as a dangling reference.
+  const isLinkLine = (l: string) => /^(\[\d+\]|Unsubscribe:|Read on the web:) \S+$/.test(l);
+  return tidy.split('\n').map((l) => (isLinkLine(l) ? l : wrapLine(l))).join('\n') + '\n';
 }

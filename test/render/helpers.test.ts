@@ -50,3 +50,17 @@ describe('dates, labels, one-line text', () => {
     expect(Handlebars.helpers.safeUrl).toBeUndefined();
   });
 });
+
+describe('plain-text wrapping', async () => {
+  const { wrapLine } = await import('../../src/render/text.js');
+  it('wraps at word boundaries with aligned continuation, and keeps long words whole', () => {
+    const quote = '  "' + 'word '.repeat(30).trim() + '"';
+    const lines = wrapLine(quote).split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(72);
+    for (const l of lines.slice(1)) expect(l.startsWith('   word')).toBe(true);
+    expect(wrapLine('short')).toBe('short');
+    const url = 'https://example.org/' + 'x'.repeat(100);
+    expect(wrapLine(`see ${url} now`).split('\n')).toEqual(['see', url, 'now']);
+  });
+});
