@@ -301,6 +301,7 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
   }
 
   const byId = new Map<number, number>();
+  const dropped = new Set<number>();
   const sortedPairs = [...pairs].sort((a, b) => a.start - b.start || b.end - a.end);
   for (const p of sortedPairs) {
     const span = trimSpan(text, p.start, p.end);
@@ -317,6 +318,12 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
         byId.set(p.id, parent);
         continue;
       }
+      // A block quote that is a quotation plus its attribution ("> “…,” said Marcus."): the quotation is the
+      // quote, at top level, and the block is only its container on the page.
+      if (par.form !== 'turn' && span.start - par.start <= 1 && span.end - span.start >= 0.6 * (par.end - par.start)) {
+        dropped.add(parent);
+        parent = par.parent;
+      }
     }
     const after = text.slice(p.end + 1, text.indexOf('\n', p.end + 1) === -1 ? text.length : text.indexOf('\n', p.end + 1));
     const dash = /^\s*(?:—|–|―|--|-)\s*([A-Z].*)$/u.exec(after);
@@ -324,5 +331,18 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     byId.set(p.id, out.length);
     out.push({ ...span, form: 'marks', parent, label, kind: wordKind(words, parent !== null), words });
   }
-  return out;
+  if (dropped.size === 0) return out;
+  // Renumber parents after taking the container blocks out.
+  const keep = out.map((_, i) => !dropped.has(i));
+  const newIndex: number[] = [];
+  let k = 0;
+  for (let i = 0; i < out.length; i++) newIndex.push(keep[i] ? k++ : -1);
+  const lift = (p: number | null): number | null => {
+    while (p !== null && dropped.has(p)) p = out[p]!.parent;
+    return p === null ? null : newIndex[p]!;
+  };
+  return out.filter((_, i) => keep[i]).map((q) => {
+    const parent = lift(q.parent);
+    return { ...q, parent, kind: q.form === 'marks' ? wordKind(q.words, parent !== null) : q.kind };
+  });
 }

@@ -179,7 +179,7 @@ function around(text: string, q: RawQuote, floor: number): { before: string; bef
   let beforeStart = Math.max(floor, lineStart, q.start - 200);
   let before = text.slice(beforeStart, q.start);
   // A quote that starts its line and follows a line ending in ":" is introduced by that line.
-  if (before.replace(/[“”"‘’'\s]/g, '') === '' && lineStart > floor) {
+  if (before.replace(/[“”"‘’'>\s]/g, '') === '' && lineStart > floor) {
     const prevEnd = lineStart - 1;
     const prevText = text.slice(Math.max(floor, prevEnd - 400), prevEnd);
     if (/:\s*$/.test(prevText)) {

@@ -89,3 +89,10 @@ describe('HTML block quotes (located through the item’s sanitized HTML)', () =
     expect(got).toContainEqual({ text: 'Scaling & more scaling will not get us to general intelligence.', form: 'blockquote' });
   });
 });
+
+describe('block quotes holding a quotation and its attribution', () => {
+  it('the quotation is the quote, at top level', () => {
+    const t = 'Marcus was blunt.\n\n> “Scaling has hit a wall and everyone can see it now,” said Marcus.\n\nAfter.';
+    expect(spans(t)).toEqual([{ text: 'Scaling has hit a wall and everyone can see it now,', form: 'marks', kind: 'direct', label: null }]);
+  });
+});

@@ -65,3 +65,10 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(text, 'Can you please fix the bug now, please?').speaker).toBe('ilya-sutskever');
   });
 });
+
+describe('colon-introduced block quotes', () => {
+  it('"Gary Marcus wrote:" then a > block quote', () => {
+    const q = 'Scaling has hit a wall and everyone can see it now, even the believers.';
+    expect(speakerOf(`Gary Marcus wrote:\n\n> ${q}\n\nMore text.`, q)).toEqual({ speaker: 'gary-marcus', method: 'verb-name' });
+  });
+});
