@@ -135,6 +135,16 @@ describe('deliver over SMTP', () => {
     expect(again).toMatchObject({ sent: 0, skipped: 3 });
   });
 
+  it('after the body: 554 is failed (not retried), 451 is retried, neither leaves an extra copy', async () => {
+    sink.behave.data = (to, n) =>
+      to === 'reader0@example.com' ? { kind: 'reject', code: 554, message: 'content rejected' } : to === 'reader1@example.com' && n === 1 ? { kind: 'reject', code: 451, message: 'try later' } : { kind: 'ok' };
+    const summary = await run({ subscribers: subs(3) });
+    expect(summary).toMatchObject({ sent: 2, failed: 1, unknown: 0 });
+    expect(sink.messages.map((m) => m.to[0]).sort()).toEqual(['reader1@example.com', 'reader2@example.com']);
+    const recs = SendLedger.read(dir, digest.id).filter((r) => r.recipient === subscriberHash(config.email.listId, 'reader0@example.com'));
+    expect(recs.map((r) => [r.state, r.responseCode])).toEqual([['attempting', null], ['failed', 554]]);
+  });
+
   it('leaves a persistent 4xx deferred for the next run, which sends it', async () => {
     sink.behave.rcpt = (to) => (to === 'reader0@example.com' ? { kind: 'reject', code: 452, message: 'mailbox busy' } : { kind: 'ok' });
     const first = await run({ subscribers: subs(2), retry: { maxAttempts: 2, baseDelayMs: 10 } });
