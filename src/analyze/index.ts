@@ -39,8 +39,13 @@ function quoteId(text: string): string {
  * clock. Every quote's text is the exact slice of its item's text; one that is not is dropped, never shown.
  */
 export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
-  const known = (opts.known ?? []).filter((k) => !items.some((i) => i.id === k.id));
-  const all = [...items, ...known];
+  const knownItems = (opts.known ?? []).filter((k) => !items.some((i) => i.id === k.id));
+  // Work on copies keyed by position: gather's ids are hashes of the canonical URL, so two dropped files that
+  // name the same URL share an id, and each must still keep its own quotes and offsets.
+  const originals = [...items, ...knownItems];
+  const all: SourceItem[] = originals.map((it, i) => ({ ...it, id: String(i) }));
+  const current = new Set(all.slice(0, items.length));
+  const realId = (key: string) => originals[Number(key)]?.id ?? key;
   const index = buildSpeakerIndex(opts.speakers);
   const matcher = buildThemeMatcher(opts.themes);
   const knownLabel = (label: string) => index.resolve(label) !== null;
@@ -79,7 +84,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
         .join('\n');
       const themes = themesFor(matcher, quoteText, context);
       const themeHits = [...matcher.score(quoteText).values()].reduce((a, b) => a + b, 0);
-      found.push({ item, raw, attribution, themes, themeHits, known: item !== items.find((i) => i.id === item.id) });
+      found.push({ item, raw, attribution, themes, themeHits, known: !current.has(item) });
       if (raw.form === 'turn') {
         const lineStart = text.lastIndexOf('\n', raw.start - 1) + 1;
         voices.turnStarts.set(lineStart, raw.start);
@@ -196,6 +201,12 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   }
 
   const tokens = items.reduce((n, it) => n + tokenize(it.text).length, 0);
+  // Back to the items' own ids.
+  for (const q of quotes) {
+    q.itemId = realId(q.itemId);
+    for (const c of q.citations) c.itemId = realId(c.itemId);
+  }
+  for (const c of counterpoints) c.itemId = realId(c.itemId);
   return { quotes, counterpoints, tokens };
 }
 

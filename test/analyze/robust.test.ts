@@ -41,3 +41,17 @@ describe('analyze never throws and never shows a non-verbatim quote', () => {
     expect(r.quotes[0]!.speaker).toBeNull();
   });
 });
+
+describe('regression: two items sharing an id (same canonical URL) each keep their quotes', () => {
+  it('quotes from both are reported with citations into their own text', () => {
+    const a = makeItem('Sutskever said: “We are squarely an age of research company, and that is the plan.”', { id: 'same', sourceId: 'a', origin: 'a.md' });
+    const b = makeItem('LeCun said: “Large language models are a dead end on the road to human-level AI.”', { id: 'same', sourceId: 'b', origin: 'b.md' });
+    const r = analyze([a, b], { themes, speakers, analyze: cfg });
+    expect(r.quotes.map((q) => q.source).sort()).toEqual(['a.md', 'b.md']);
+    for (const q of r.quotes) {
+      expect(q.itemId).toBe('same');
+      expect(q.citations).toHaveLength(1);
+      expect([a, b].find((i) => i.origin === q.source)!.text.slice(q.start, q.end)).toBe(q.text);
+    }
+  });
+});
