@@ -238,12 +238,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const audit = (event: string, address: string) => log(`audit ${event} ${maskAddress(address)}`);
 
   /** Count a hit; 429 with Retry-After once the window's limit is passed. */
-  const limit = (key: string, l: Limit) => {
+  /** Count a hit; the seconds until the window ends when its limit is passed, else null. */
+  const overLimit = (key: string, l: Limit): number | null => {
     const t = Math.floor(now().getTime() / 1000);
     const start = t - (t % l.windowSeconds);
-    if (store.hit(key, start) > l.max) {
-      throw new HttpError(429, 'rate-limited', 'too many requests; try again later', { 'Retry-After': String(Math.max(1, start + l.windowSeconds - t)) });
-    }
+    return store.hit(key, start) > l.max ? Math.max(1, start + l.windowSeconds - t) : null;
   };
 
   const clientIp = (req: http.IncomingMessage): string => {
@@ -356,13 +355,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           }
           allow('POST');
           const address = checkAddress(field(await body(), 'email'));
-          // Limits count only requests that would send mail: a refused request leaves the database untouched.
-          limit(`ip:${clientIp(req)}`, limits.perIp);
-          limit(addressKey(address), limits.perAddress);
           const at = now();
           const nonce = newNonce();
           const expires = Math.floor(at.getTime() / 1000) + ttl;
-          const row = store.requestSubscription(address, nonce, at.toISOString(), new Date(expires * 1000).toISOString());
+          const ip = clientIp(req);
+          // Limits count only requests that would send mail: a refused request leaves the database untouched.
+          // Counters and the new row in one transaction (one commit per request); a 429 still keeps its count.
+          const outcome = store.atomically(() => {
+            const wait = overLimit(`ip:${ip}`, limits.perIp) ?? overLimit(addressKey(address), limits.perAddress);
+            return wait !== null ? { wait } : { row: store.requestSubscription(address, nonce, at.toISOString(), new Date(expires * 1000).toISOString()) };
+          });
+          if ('wait' in outcome) throw new HttpError(429, 'rate-limited', 'too many requests; try again later', { 'Retry-After': String(outcome.wait) });
+          const { row } = outcome;
           audit(`subscribe-requested(${row.status})`, address);
           sendConfirmation(address, nonce, confirmToken(secret, listId, nonce, expires, address), at);
           // The same answer whatever the address's state: nobody learns who is subscribed.

@@ -199,6 +199,8 @@ export function createQueries(db: Db, listId: string) {
       audit(at, 'subscribe-requested', address, `status=${row.status}`);
       return row;
     }),
+    /** Run `fn` in one write transaction; the methods above nest inside it as savepoints. */
+    atomically: <R>(fn: () => R): R => db.transaction(fn).immediate(),
     token: (nonce: string) => q.token.get(nonce),
     subscriber: (id: number) => q.byId.get(id),
     byHashPrefix: (prefix: string): SubscriberRow | undefined => {
