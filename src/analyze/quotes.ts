@@ -19,6 +19,17 @@ export interface RawQuote extends Span {
   label: string | null;
   kind: QuoteKind;
   words: number;
+  /** Quoted as a name — a headline, title or heading ("under the headline “…”") — not as someone's words. */
+  title: boolean;
+}
+
+const TITLE_BEFORE =
+  /\b(?:headline|headlined|title|titled|heading|subheading|episode|post|paper|book|article|essay|piece|video|podcast|chapter|section|thread|newsletter|called|named|entitled)(?:\s+(?:is|was|of|reads|read))?[\s,:]*$/i;
+
+/** True when the words before a quote name it as a title ("under the headline “…”", "the episode “…”"). */
+export function isTitleMention(text: string, start: number): boolean {
+  const before = text.slice(Math.max(0, start - 60), start).replace(/[“"‘«]\s*$/, '');
+  return TITLE_BEFORE.test(before);
 }
 
 const DOUBLE_OPEN = new Set(['“', '„', '«']);
@@ -297,7 +308,7 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
   for (const b of blocks) {
     const words = countWords(text.slice(b.span.start, b.span.end));
     const parent = enclosing(b.span);
-    out.push({ ...b.span, form: b.form, parent, label: b.label, kind: wordKind(words, false), words });
+    out.push({ ...b.span, form: b.form, parent, label: b.label, kind: wordKind(words, false), words, title: false });
   }
 
   const byId = new Map<number, number>();
@@ -329,7 +340,8 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     const dash = /^\s*(?:—|–|―|--|-)\s*([A-Z].*)$/u.exec(after);
     const label = (dash ? nameFromAttribution(dash[1]!) : null) ?? dashLabels.get(p.id) ?? null;
     byId.set(p.id, out.length);
-    out.push({ ...span, form: 'marks', parent, label, kind: wordKind(words, parent !== null), words });
+    const title = isTitleMention(text, p.start - 1);
+    out.push({ ...span, form: 'marks', parent, label, kind: title ? 'fragment' : wordKind(words, parent !== null), words, title });
   }
   if (dropped.size === 0) return out;
   // Renumber parents after taking the container blocks out.
@@ -343,6 +355,6 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
   };
   return out.filter((_, i) => keep[i]).map((q) => {
     const parent = lift(q.parent);
-    return { ...q, parent, kind: q.form === 'marks' ? wordKind(q.words, parent !== null) : q.kind };
+    return { ...q, parent, kind: q.form === 'marks' && !q.title ? wordKind(q.words, parent !== null) : q.kind };
   });
 }

@@ -237,6 +237,9 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const parent = q.parent !== null ? ctx.quotes[q.parent]! : null;
   const parentAttr = q.parent !== null ? ctx.done.get(q.parent) ?? null : null;
 
+  // A headline or title in quotes is nobody's words.
+  if (q.title) return { speaker: null, method: 'none', confidence: 0 };
+
   // 1. label: a transcript turn.
   if (q.form === 'turn' && q.label) return labelSpeaker(q.label, ctx);
 

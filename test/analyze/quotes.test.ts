@@ -96,3 +96,16 @@ describe('block quotes holding a quotation and its attribution', () => {
     expect(spans(t)).toEqual([{ text: 'Scaling has hit a wall and everyone can see it now,', form: 'marks', kind: 'direct', label: null }]);
   });
 });
+
+describe('titles in quotes', () => {
+  it.each([
+    ['under the headline “TMTB: Ilya Sutsekver on Dwarkesh’s Pod Key Quotes” today', true],
+    ['The piece’s title is “Ilya Sutskever Spills the Beans on AGI and Much More”.', true],
+    ['the episode "Ilya Sutskever – We’re moving from the age of scaling to the age of research" aired', true],
+    ['Sutskever said: “We are squarely an age of research company now, and proud.”', false],
+  ])('%s → title %s', (text, title) => {
+    const q = findQuotes(text)[0]!;
+    expect(q.title).toBe(title);
+    if (title) expect(q.kind).toBe('fragment');
+  });
+});
