@@ -2,15 +2,16 @@
  * Delivery, exactly once per recipient across crashes and reruns.
  *
  * Per recipient, the ledger (ledger.ts) gets, fsync'd, in order:
- *   attempting   written the moment the message body is about to leave (SMTP: after the server's 354).
- *                Before that point nothing can have reached the server, so a failure there is safely retried.
- *   sent         only after the server's 250 for the body.
+ *   attempting   written (and fsync'd) at the commit point: the body has gone out, the end-of-data dot has
+ *                not (transports.ts, onCommit). A server takes a message only at that dot, so before this
+ *                point nothing can be held by the server and a failure is safely retried.
+ *   sent         only after the server's 250 for the message.
  *   failed       permanent refusal (5xx), with the code. Not retried.
- *   unknown      the connection died (or timed out) after the body had started: the server may hold the
- *                message (field notes), so it is NOT resent unless `resendUnknown`. A rerun finding a bare
+ *   unknown      the connection died (or timed out) after the commit point: the server may hold the message
+ *                (field notes), so it is NOT resent unless `resendUnknown`. A rerun finding a bare
  *                `attempting` (we were killed mid-send) records `unknown` for the same reason.
- *   deferred     4xx or a failure before the body: retried with backoff and jitter up to a small cap within
- *                the run, then left for the next run.
+ *   deferred     4xx or a failure before the commit point: retried with backoff and jitter up to a small cap
+ *                within the run, then left for the next run.
  *
  * Before anyone is sent, transport.verify() (an auth failure aborts the run with nobody sent). The run stops
  * when errors pass a threshold. Suppressed recipients (hashes in <ledgerDir>/suppressed.json) are skipped.
@@ -116,7 +117,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Outcome = { state: 'sent' | 'failed' | 'unknown' | 'deferred'; code: number | null; error: string | null; auth: boolean };
 
-function classify(err: unknown, bodyStarted: boolean): Outcome {
+function classify(err: unknown, committed: boolean): Outcome {
   const e = err as SendError;
   const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
   const error = `${e?.code ?? 'ERROR'}: ${(e?.response ?? e?.message ?? String(err)).toString().slice(0, 300)}`;
@@ -125,7 +126,7 @@ function classify(err: unknown, bodyStarted: boolean): Outcome {
   if (code !== null && code >= 500) return { state: 'failed', code, error, auth: false };
   if (code !== null && code >= 400) return { state: 'deferred', code, error, auth: false };
   // No reply: what matters is whether the server may already hold the message.
-  return { state: bodyStarted ? 'unknown' : 'deferred', code, error, auth: false };
+  return { state: committed ? 'unknown' : 'deferred', code, error, auth: false };
 }
 
 /**
@@ -175,8 +176,8 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
         continue;
       }
       if (last?.state === 'attempting') {
-        // Killed between the body leaving and the server's answer being recorded: the server may hold it.
-        await record(sub.hash, last.messageId, 'unknown', last.attempts, null, 'interrupted after the message body started (previous run stopped)');
+        // Killed between the commit point and the server's answer being recorded: the server may hold it.
+        await record(sub.hash, last.messageId, 'unknown', last.attempts, null, 'interrupted after the message was committed (previous run stopped)');
       }
       if ((last?.state === 'unknown' || last?.state === 'attempting') && !opts.resendUnknown) {
         summary.skipped++;
@@ -209,7 +210,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
         if (abort) return;
         item.attempts++;
         triesThisRun++;
-        let bodyStarted = false;
+        let committed = false;
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), sendTimeoutMs);
         try {
@@ -219,17 +220,17 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
             to: sub.email,
             messageId,
             signal: ac.signal,
-            onBodyStart: async () => {
-              if (ac.signal.aborted) throw new Error('send timed out before the message body');
+            onCommit: async () => {
+              if (ac.signal.aborted) throw new Error('send timed out before the message was committed');
               await record(sub.hash, messageId, 'attempting', item.attempts, null, null);
-              // The timeout may have struck while the line was being synced: then the body must not go.
-              if (ac.signal.aborted) throw new Error('send timed out before the message body');
-              bodyStarted = true;
+              // The timeout may have struck while the line was being synced: then the message must not commit.
+              if (ac.signal.aborted) throw new Error('send timed out before the message was committed');
+              committed = true;
             },
           });
           if (!res.accepted) throw Object.assign(new Error(`not accepted: ${res.response}`), { responseCode: Number(/^\d{3}/.exec(res.response)?.[0] ?? 550) });
           // Written at once (a killed process cannot lose it) but not waited on for the disk: only "attempting"
-          // must be durable before the body leaves. Should power fail before this line is synced, the rerun
+          // must be durable before the commit point. Should power fail before this line is synced, the rerun
           // finds "attempting" and records unknown: never a duplicate. The fsync is shared with the next lines.
           pendingSync.push(record(sub.hash, messageId, 'sent', item.attempts, Number(/^\d{3}/.exec(res.response)?.[0]) || 250, null).catch((err: unknown) => {
             syncError ??= err;
@@ -237,7 +238,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
           summary.sent++;
           return;
         } catch (err) {
-          const out = classify(err, bodyStarted);
+          const out = classify(err, committed);
           if (out.auth) {
             await record(sub.hash, messageId, 'deferred', item.attempts, out.code, out.error);
             summary.deferred++;
@@ -264,7 +265,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
             else summary.deferred++;
             return;
           }
-          // 4xx or no reply before the body: back off (doubling, ±50% jitter) and try again.
+          // 4xx, or no reply before the commit point: back off (doubling, ±50% jitter) and try again.
           await sleep(Math.round(baseDelay * 2 ** (triesThisRun - 1) * (0.5 + randomInt(1000) / 1000)));
         } finally {
           clearTimeout(timer);

@@ -7,10 +7,11 @@
  *   json    an in-memory sink (nodemailer's jsonTransport idea) for tests and the benchmark.
  *
  * Why our own small pool over nodemailer's SMTPConnection rather than createTransport({pool:true}): exactly-
- * once delivery needs to know whether the message body had started to leave when a connection died (then
- * the server may hold it: "unknown", not resent) or not (safe to retry). nodemailer's pooled transport reads
- * the message stream ahead into buffers; with SMTPConnection the raw stream is piped only after the server's
- * 354, so `onBodyStart` fires at exactly that moment.
+ * once delivery needs to know whether the message could be complete at the server when a connection died
+ * (then the server may hold it: "unknown", not resent) or not (safe to retry). A server takes a message only
+ * at the end-of-data dot, which nodemailer writes when our raw stream ends; nodemailer's pooled transport
+ * reads the message stream ahead into buffers, but with SMTPConnection the raw stream is piped only after the
+ * server's 354, so we can send the whole body, call `onCommit`, and only then end the stream (the dot).
  */
 import { Readable } from 'node:stream';
 import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
@@ -27,10 +28,12 @@ export interface OutgoingMessage {
   /** `<local@domain>`; the outbox names its file after the local part (issue + recipient hash). */
   messageId: string;
   /**
-   * Called just before the first byte of the message body leaves (SMTP: after the server's 354; outbox: before
-   * the file is written); the body waits for it to resolve. If it throws or rejects, the message is not sent.
+   * Called at the commit point: after it, the far side may hold the message; before it, it cannot. SMTP: the
+   * body has been sent, the end-of-data dot has not; outbox: the file is written under a temporary name, not
+   * yet renamed. The transport waits for it to resolve; if it throws or rejects, the message is abandoned
+   * (SMTP: the connection is dropped without the dot, and the server discards the partial message).
    */
-  onBodyStart?: () => void | Promise<void>;
+  onCommit?: () => void | Promise<void>;
   /** Abort a send that takes too long: the SMTP connection is closed. */
   signal?: AbortSignal;
 }
@@ -51,21 +54,20 @@ export interface SendError extends Error {
   command?: string;
 }
 
-function bodyStream(raw: Buffer | string, onStart?: () => void | Promise<void>): Readable {
+function bodyStream(raw: Buffer | string, onCommit?: () => void | Promise<void>): Readable {
   let started = false;
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
   return new Readable({
     read() {
       if (started) return;
       started = true;
-      // Nothing is pushed until the hook is done: the server sees no byte of the body before that.
+      // The whole body goes now; the end of the stream (which makes nodemailer write the end-of-data dot,
+      // the only thing that lets the server accept the message) waits for the commit hook.
+      this.push(buf);
       Promise.resolve()
-        .then(() => onStart?.())
+        .then(() => onCommit?.())
         .then(
-          () => {
-            this.push(buf);
-            this.push(null);
-          },
+          () => this.push(null),
           (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
         );
     },
@@ -88,11 +90,11 @@ export function createOutboxTransport(outboxDir: string): Transport {
     async send(msg) {
       const file = path.join(outboxDir, outboxFileName(msg.messageId));
       // Write then rename: a crash never leaves half a message that looks like a whole one. The rename is the
-      // moment the message "leaves", so the hook runs just before it (a failed write is then plainly not sent).
+      // commit point, so the hook runs just before it (a failed write is then plainly not sent).
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, msg.raw);
       try {
-        await msg.onBodyStart?.();
+        await msg.onCommit?.();
       } catch (err) {
         await rm(tmp, { force: true });
         throw err;
@@ -121,7 +123,7 @@ export function createJsonTransport(opts: { keepRaw?: boolean } = {}): JsonTrans
     name: 'json',
     messages,
     async send(msg) {
-      await msg.onBodyStart?.();
+      await msg.onCommit?.();
       const raw = typeof msg.raw === 'string' ? msg.raw : msg.raw.toString('latin1');
       messages.push({ from: msg.from, to: msg.to, messageId: msg.messageId, raw: opts.keepRaw === false ? null : raw, bytes: raw.length });
       return { accepted: true, response: `250 queued as ${messages.length}` };
@@ -310,7 +312,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         let settled = false;
         const onAbort = () => {
           // SMTPConnection.close() drops a pending send without calling it back: settle it here. Whether the
-          // body had left is the caller's to know (onBodyStart).
+          // message was committed is the caller's to know (onCommit).
           if (settled) return;
           settled = true;
           pc.dead = true;
@@ -320,7 +322,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         };
         msg.signal?.addEventListener('abort', onAbort, { once: true });
         pc.messages++;
-        pc.conn.send({ from: msg.from, to: [msg.to] }, bodyStream(msg.raw, msg.onBodyStart), (err, info) => {
+        pc.conn.send({ from: msg.from, to: [msg.to] }, bodyStream(msg.raw, msg.onCommit), (err, info) => {
           msg.signal?.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;

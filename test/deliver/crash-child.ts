@@ -14,13 +14,15 @@ const config = testConfig();
 const rendered = JSON.parse(readFileSync(renderedPath!, 'utf8')) as RenderedEmail;
 const list = Array.from({ length: Number(count) }, (_, i) => `crash${i}@example.com`).join('\n');
 const { subscribers } = parseSubscribers(list, 'crash-child', config.email.listId);
-// One connection, one message at a time: with several in flight, a kill -9 can leave several messages whose
-// body had started and that the server never completed (those are reported unknown, not exactly-once).
-const transport = createSmtpTransport(url!, { maxConnections: 1, socketTimeoutMs: 10_000 });
+// CRASH_CONNECTIONS (default 1): with one message at a time the kill point is deterministic; with several in
+// flight a kill -9 can land between another message's commit record and its end-of-data dot reaching the
+// socket (a few event-loop ticks): that recipient is then unknown, never duplicated.
+const connections = Number(process.env.CRASH_CONNECTIONS ?? 1);
+const transport = createSmtpTransport(url!, { maxConnections: connections, socketTimeoutMs: 10_000 });
 try {
   const summary = await deliver({
     digest: loadDigest('realistic'), rendered, config, subscribers, transport, ledgerDir: ledgerDir!,
-    now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 'crash-test-secret', dkim: null, concurrency: 1,
+    now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 'crash-test-secret', dkim: null, concurrency: connections,
   });
   process.stdout.write(JSON.stringify(summary) + '\n');
 } finally {

@@ -36,9 +36,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function runChild(ledgerDir: string, killWhen: ((kill: () => void) => void) | null): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+function runChild(ledgerDir: string, killWhen: ((kill: () => void) => void) | null, connections = 1): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, sink.url(), ledgerDir, renderedPath, String(N)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, sink.url(), ledgerDir, renderedPath, String(N)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CRASH_CONNECTIONS: String(connections) },
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -90,4 +94,39 @@ describe('crash in the middle of delivery', () => {
       for (const to of perRecipient.keys()) expect(last.has(subscriberHash(config.email.listId, to))).toBe(true);
     });
   }
+
+  it('with 5 connections in flight: never a duplicate; whoever is not sent is recorded unknown (at most 5)', async () => {
+    sink.reset();
+    const ledgerDir = path.join(work, 'pool5');
+    const first = await runChild(ledgerDir, (kill) => {
+      sink.behave.afterAccept = (total) => {
+        if (total === 50) kill();
+      };
+    }, 5);
+    expect(first.signal, first.err).toBe('SIGKILL');
+    sink.behave = {};
+    // The server may still complete messages whose end-of-data dot was in flight at the kill.
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await runChild(ledgerDir, null, 5);
+    expect(second.code, second.err).toBe(0);
+    const perRecipient = new Map<string, number>();
+    for (const m of sink.messages) for (const to of m.to) perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
+    expect([...perRecipient.values()].every((c) => c === 1)).toBe(true);
+    const last = new Map<string, string>();
+    for (const r of SendLedger.read(ledgerDir, digest.id)) last.set(r.recipient, r.state);
+    expect(last.size).toBe(N);
+    let unknown = 0;
+    for (let i = 0; i < N; i++) {
+      const to = `crash${i}@example.com`;
+      const state = last.get(subscriberHash(config.email.listId, to));
+      if (state === 'sent') expect(perRecipient.get(to), to).toBe(1);
+      else {
+        expect(state).toBe('unknown');
+        unknown++;
+      }
+    }
+    expect(unknown).toBeLessThanOrEqual(5);
+    expect(perRecipient.size).toBeGreaterThanOrEqual(N - 5);
+    console.log(`crash with 5 connections: ${N - unknown} sent, ${unknown} unknown (${[...perRecipient.keys()].length} received by the server)`);
+  });
 });

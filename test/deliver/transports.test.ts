@@ -47,7 +47,7 @@ const harnesses: Record<'outbox' | 'smtp' | 'json', () => Harness> = {
 
 for (const [name, harness] of Object.entries(harnesses)) {
   describe(`transport contract: ${name}`, () => {
-    it('has its name, verifies, sends raw messages unchanged, calls onBodyStart once before, and closes', async () => {
+    it('has its name, verifies, sends raw messages unchanged, calls onCommit once before, and closes', async () => {
       const h = harness();
       const t = h.make();
       expect(t.name).toBe(name);
@@ -55,7 +55,7 @@ for (const [name, harness] of Object.entries(harnesses)) {
       let started = 0;
       const results = [];
       for (let i = 0; i < 3; i++) {
-        results.push(await t.send({ raw: raw(`r${i}@example.com`, `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`), from: 'digest@example.org', to: `r${i}@example.com`, messageId: `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`, onBodyStart: () => { started++; } }));
+        results.push(await t.send({ raw: raw(`r${i}@example.com`, `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`), from: 'digest@example.org', to: `r${i}@example.com`, messageId: `<2026-11-30-3.${'ab'.repeat(15)}0${i}@example.org>`, onCommit: () => { started++; } }));
       }
       expect(started).toBe(3);
       for (const r of results) {
@@ -73,12 +73,12 @@ for (const [name, harness] of Object.entries(harnesses)) {
       await t.close();
     });
 
-    it('does not send when onBodyStart throws', async () => {
+    it('does not send when onCommit throws', async () => {
       const h = harness();
       const t = h.make();
       await t.verify();
       const before = h.received().length;
-      await expect(t.send({ raw: raw('x@example.com', '<id.1@example.org>'), from: 'digest@example.org', to: 'x@example.com', messageId: '<id.1@example.org>', onBodyStart: () => { throw new Error('stop'); } })).rejects.toThrow();
+      await expect(t.send({ raw: raw('x@example.com', '<id.1@example.org>'), from: 'digest@example.org', to: 'x@example.com', messageId: '<id.1@example.org>', onCommit: () => { throw new Error('stop'); } })).rejects.toThrow();
       expect(h.received().length).toBe(before);
       await t.close();
     });
