@@ -93,6 +93,18 @@ export function buildPassages(
   const out: Passage[] = [];
   const seen = new Set<string>();
   const { text } = item;
+  // What a passage is about is read with what leads up to it: the two sentences before it (across
+  // paragraphs: "Of the top-down belief…, DeepSeek says:" introduces the quote below it) and the heading of
+  // its section.
+  const docSents = splitSentences(text);
+  const headings = splitLines(text).filter((l) => /^#{1,6}\s/.test(text.slice(l.start, l.end)));
+  const contextBefore = (at: number): string => {
+    let k = docSents.findIndex((d) => d.end > at);
+    if (k === -1) k = docSents.length;
+    const from = docSents[Math.max(0, k - 2)]?.start ?? 0;
+    const heading = [...headings].reverse().find((h) => h.end <= at);
+    return `${heading ? text.slice(heading.start, heading.end).replace(/^#+\s*/, '') + ' ' : ''}${text.slice(Math.min(from, at), at)}`;
+  };
   for (const line of splitLines(text)) {
     const from = voices.turnStarts.get(line.start) ?? line.start;
     if (from >= line.end) continue;
@@ -130,10 +142,7 @@ export function buildPassages(
         .filter((v) => v.form === 'marks' && v.speaker !== null)
         .filter((v) => Math.min(v.end, s.end) - Math.max(v.start, s.start) > 0.4 * (s.end - s.start))
         .map((v) => v.speaker!);
-      const ctx = sents
-        .slice(Math.max(0, k - 2), k)
-        .map((c) => text.slice(c.start, c.end))
-        .join(' ');
+      const ctx = contextBefore(s.start);
       out.push({
         itemId: item.id,
         source: item.origin,

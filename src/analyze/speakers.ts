@@ -279,7 +279,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
     }
-    if (/^[’']s\s+(?:\w+\s+){0,3}$/.test(between.replace(/[“"‘]/g, '')) || /\bin\s+$/.test(text.slice(beforeStart, lastName.start))) {
+    // "Marcus’s reply: “…”", "in Sutskever’s words, “…”": a possessive on a word for what someone said.
+    if (/^[’']s\s+(?:\w+\s+){0,2}(?:words?|line|lines|phrase|quote|answer|reply|response|verdict|view|argument|claim|point|retort|rebuttal|remark|comment|summary|conclusion|question)\b[\s,:]*$/i.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.75 };
     }
   }
@@ -317,8 +318,11 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     return { speaker: parentAttr.speaker, method: parentAttr.method, confidence: parentAttr.confidence };
   }
   if (parent && parent.form === 'turn' && parentAttr) {
-    // Inside someone's turn, a quote is their own voice only when it reads like a hypothetical ("you tell it, “…”").
+    // Inside someone's turn, a quote is their own voice when it reads like a hypothetical ("you tell it, “…”"),
+    // and in a primary transcript whenever nothing names someone else: people in conversation voice
+    // hypotheticals ("Is the belief really, “Oh, it’s so big…”") far more often than they quote.
     if (HYPOTHETICAL.test(before.replace(/[“"‘]/g, ''))) return { ...parentAttr };
+    if (ctx.item.primary && parentAttr.speaker) return { ...parentAttr, confidence: Math.min(parentAttr.confidence, 0.8) };
     // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.
     // ...unless it sits in the sentence as a noun phrase ("the high priest of “scaling is all you need”"): a
     // slogan or scare quote, not reported words.
