@@ -12,6 +12,12 @@
  *
  * No cookies are set, ever: every state change is authorised by an HMAC token (UNSUBSCRIBE_SECRET) or is a
  * request that only starts a double opt-in.
+ *
+ * Environment: UNSUBSCRIBE_SECRET (required; the same value the sending step signs unsubscribe links with),
+ * DATABASE_PATH (default subscribers.db), EXPORT_TOKEN (enables /export), SMTP_URL (else confirmation emails
+ * go to OUTBOX_DIR, default outbox/), DKIM_PRIVATE_KEY/DKIM_SELECTOR/DKIM_DOMAIN, SERVICE_URL (the public
+ * base URL for links, when it is not the folder of site.subscribeUrl), TRUST_PROXY=1 (behind a reverse proxy:
+ * the client IP is the last X-Forwarded-For entry).
  */
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -21,8 +27,7 @@ import type { Config } from '../model.js';
 import { createTransport, type Transport } from '../deliver/transports.js';
 import { maskAddress, normalizeAddress, tokenRecipient, verifyUnsubscribeToken } from '../deliver/subscribers.js';
 import { addressKey, createQueries, openStore, type Queries, type SubscriberRow } from './store.js';
-import { confirmToken, newNonce, parseConfirmToken } from './tokens.js';
-import { verifyConfirmMac } from './tokens.js';
+import { confirmToken, newNonce, parseConfirmToken, verifyConfirmMac } from './tokens.js';
 import { createConfirmationMailer } from './mail.js';
 import { dkimFromEnv } from '../deliver/headers.js';
 import { confirmForm, page, p, subscribeForm, unsubscribeForm, type PageOptions } from './pages.js';

@@ -324,6 +324,23 @@ describe('export, CORS and rate limits', () => {
     expect(posted.headers.get('access-control-allow-origin')).toBe('https://archive.example.org');
   });
 
+  it('behind a proxy (TRUST_PROXY=1) limits by the last X-Forwarded-For entry', async () => {
+    const s3 = await startServer({
+      host: '127.0.0.1', port: 0, config, env: { UNSUBSCRIBE_SECRET: SECRET, TRUST_PROXY: '1' }, databasePath: await tempDb(), now: clock().now, transport: createJsonTransport(), log: () => {},
+      limits: { perIp: { max: 1, windowSeconds: 600 } },
+    });
+    try {
+      const send = (xff: string, email: string) => post(`${s3.url}/subscribe`, { email }, { 'x-forwarded-for': xff }).then((r) => r.status);
+      expect(await send('198.51.100.1', 'p1@example.com')).toBe(202);
+      expect(await send('198.51.100.1', 'p2@example.com')).toBe(429);
+      // The client may prepend anything; only the entry our proxy appended counts.
+      expect(await send('10.0.0.1, 198.51.100.1', 'p3@example.com')).toBe(429);
+      expect(await send('198.51.100.1, 198.51.100.2', 'p4@example.com')).toBe(202);
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('limits per address and per IP with 429 and Retry-After, whether or not the address is known', async () => {
     const path2 = await tempDb();
     const t2 = createJsonTransport();
@@ -346,6 +363,8 @@ describe('export, CORS and rate limits', () => {
       const ip = await post(`${s2.url}/subscribe`, { email: 'other2@example.com' });
       expect(ip.status).toBe(429);
       expect(ip.headers.get('retry-after')).toMatch(/^\d+$/);
+      // Without TRUST_PROXY a forged X-Forwarded-For changes nothing.
+      expect((await post(`${s2.url}/subscribe`, { email: 'other3@example.com' }, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(429);
     } finally {
       await s2.close();
     }
