@@ -298,7 +298,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://service.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://service.invalid');
+    } catch {
+      // An unparseable request target (e.g. absolute-form "http://["): answer, never throw out of the handler.
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end('bad request target\n');
+      return;
+    }
     const method = req.method ?? 'GET';
     const accept = String(req.headers.accept ?? '');
     const isJsonRequest = String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
@@ -464,7 +471,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   const server = http.createServer((req, res) => {
-    void handle(req, res);
+    handle(req, res).catch((err: unknown) => {
+      // Last resort: a bug must cost one request, not the process.
+      log(`error unhandled: ${(err as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
   });
   // Slow clients cannot hold connections open for long; a form post takes milliseconds.
   server.requestTimeout = 15_000;

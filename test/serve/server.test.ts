@@ -4,6 +4,7 @@
  * the whole database taken before it: a 4xx must change nothing.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
@@ -383,6 +384,21 @@ describe('ipKey', () => {
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
   ])('%s → %s', (ip, key) => {
     expect(ipKey(ip)).toBe(key);
+  });
+});
+
+describe('raw HTTP', () => {
+  it('an unparseable request target is a 400, and the service keeps running', async () => {
+    const u = new URL(server.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(u.port), u.hostname, () => sock.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let out = '';
+      sock.on('data', (c) => (out += c.toString()));
+      sock.on('end', () => resolve(out));
+      sock.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect((await get(`${server.url}/healthz`)).status).toBe(200);
   });
 });
 
