@@ -123,10 +123,20 @@ function readBody(req: http.IncomingMessage, cap: number): Promise<Buffer | 'too
     };
     req.on('data', onData);
     req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks));
+      if (!done) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
     });
     req.on('error', (err) => {
       if (!done) reject(err);
+    });
+    // A client that hangs up mid-body: settle rather than leave the request's closure waiting forever.
+    req.on('close', () => {
+      if (!done && !req.complete) {
+        done = true;
+        reject(new HttpError(400, 'aborted', 'the request was cut off'));
+      }
     });
   });
 }

@@ -402,6 +402,26 @@ describe('raw HTTP', () => {
   });
 });
 
+describe('cut-off requests', () => {
+  it('a client hanging up mid-body changes nothing', async () => {
+    const u = new URL(server.url);
+    const before = dump();
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(Number(u.port), u.hostname, () => {
+        sock.write('POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"email":"cut');
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 100);
+      });
+      sock.on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(dump()).toBe(before);
+    expect((await get(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('close', () => {
   it('answers a request in flight, then stops listening and closes the database', async () => {
     const p = await tempDb();
