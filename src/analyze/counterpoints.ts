@@ -190,6 +190,16 @@ export function pairCounterpoints(
     for (const v of w.values()) s += v * v;
     return { w, norm: Math.sqrt(s) || 1 };
   };
+  /** Share of a passage's weight carried by words that are also in the claim. */
+  const covered = (p: Vec, claim: Set<string>) => {
+    let inClaim = 0;
+    let total = 0;
+    for (const [k, v] of p.w) {
+      total += v;
+      if (claim.has(k)) inClaim += v;
+    }
+    return total ? inClaim / total : 0;
+  };
   const cos = (a: Vec, b: Vec) => {
     let s = 0;
     for (const [k, v] of a.w) s += v * (b.w.get(k) ?? 0);
@@ -221,11 +231,15 @@ export function pairCounterpoints(
       // "we are back to the age of research" without a single "not").
       const opposed = OPPOSED[q.stance]?.[pStance] ?? 0;
       if (hits.length === 0 && opposed < 1) return;
+      // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but".
+      if (opposed === 0 && hits.length < 3) return;
       if (pStance === q.stance && pStance !== 'neutral') return;
       if (share(words[i]!, qSet) >= 0.45) return;
       const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
-      const lexical = cos(qv, passageVecs[i]!);
+      // Cosine dilutes against a long claim (a 300-word turn); the share of the answer's lead-in and words
+      // that the claim uses is fairer then ("Of the top-down belief that keeps a researcher going, X says: …").
+      const lexical = Math.max(cos(qv, passageVecs[i]!), 0.5 * covered(passageVecs[i]!, qSet));
       const rel = sharedTheme && opposed >= 1 ? Math.max(lexical + 0.08, 0.25) : lexical;
       if (rel <= 0.08) return;
       const strength = Math.min(1, (hits.length + (opposed >= 1 ? 3 : 0)) / 4);
