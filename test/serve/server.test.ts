@@ -402,6 +402,26 @@ describe('raw HTTP', () => {
   });
 });
 
+describe('links in the confirmation email', () => {
+  it.each([
+    [{ subscribeUrl: 'https://subs.example.org/subscribe' }, {}, 'https://subs.example.org/confirm?token='],
+    [{ subscribeUrl: 'https://example.org/digest/subscribe' }, {}, 'https://example.org/digest/confirm?token='],
+    [{ subscribeUrl: 'https://subs.example.org/subscribe' }, { SERVICE_URL: 'https://proxy.example.org/lists' }, 'https://proxy.example.org/lists/confirm?token='],
+  ])('site %j, env %j → %s', async (site, env, prefix) => {
+    const t = createJsonTransport();
+    const s = await startServer({ host: '127.0.0.1', port: 0, config: testConfig(site), env: { UNSUBSCRIBE_SECRET: SECRET, ...env }, databasePath: await tempDb(), transport: t, log: () => {} });
+    try {
+      expect((await post(`${s.url}/subscribe`, { email: 'links@example.org' })).status).toBe(202);
+      await s.settled();
+      const parsed = await simpleParser(t.messages[0]!.raw!);
+      const link = /https?:\/\/\S+\/confirm\?token=\S+/.exec(parsed.text ?? '')?.[0] ?? '';
+      expect(link.startsWith(prefix), link).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('cut-off requests', () => {
   it('a client hanging up mid-body changes nothing', async () => {
     const u = new URL(server.url);
