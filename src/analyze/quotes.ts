@@ -252,8 +252,10 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     const l = lines[k]!;
     const m = /^[ \t]*>[ \t]?/.exec(text.slice(l.start, l.end));
     if (!m) continue;
+    // One paragraph per span: a bare ">" line separates the paragraphs of a longer block quote.
+    if (/^[ \t]*>[ \t]*$/.test(text.slice(l.start, l.end))) continue;
     let last = k;
-    while (last + 1 < lines.length && /^[ \t]*>/.test(text.slice(lines[last + 1]!.start, lines[last + 1]!.end))) last++;
+    while (last + 1 < lines.length && /^[ \t]*>[ \t]?\S/.test(text.slice(lines[last + 1]!.start, lines[last + 1]!.end))) last++;
     const span = trimSpan(text, l.start + m[0].length, lines[last]!.end);
     if (span.end > span.start) blocks.push({ span, form: 'blockquote', label: null });
     k = last;
@@ -264,6 +266,7 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
 
   // A paragraph followed by a "— Name" line. A single hyphen is also a list bullet, so it counts only when
   // the paragraph above is not a list item itself.
+  const blankLineParagraphs = /\n[ \t]*\n/.test(text);
   for (let k = 1; k < lines.length; k++) {
     const l = lines[k]!;
     const lineText = text.slice(l.start, l.end);
@@ -278,7 +281,13 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     if (/^\s*-\s/.test(lineText) && /^\s*(?:[-*•]|\d+\.)\s/.test(prevText)) continue;
     // The paragraph above: the line above, and the lines before it only while they are a block quote.
     let first = p;
-    if (/^\s*>/.test(prevText)) while (first > 0 && /^\s*>/.test(text.slice(lines[first - 1]!.start, lines[first - 1]!.end))) first--;
+    const lineAt = (n: number) => text.slice(lines[n]!.start, lines[n]!.end);
+    if (/^\s*>/.test(prevText)) {
+      while (first > 0 && /^\s*>\s*\S/.test(lineAt(first - 1))) first--;
+    } else if (blankLineParagraphs) {
+      // Where paragraphs are separated by blank lines, a paragraph may wrap over several lines.
+      while (first > 0 && lineAt(first - 1).trim() !== '' && !/^\s*(?:#|[-*•]\s|\d+\.\s|>)/.test(lineAt(first - 1))) first--;
+    }
     let span = trimSpan(text, lines[first]!.start, lines[p]!.end);
     const bq = /^>[ \t]?/.exec(text.slice(span.start, span.end));
     if (bq) span = trimSpan(text, span.start + bq[0].length, span.end);

@@ -109,3 +109,15 @@ describe('titles in quotes', () => {
     if (title) expect(q.kind).toBe('fragment');
   });
 });
+
+describe('paragraph shapes', () => {
+  it('a block quote of two paragraphs gives one span per paragraph', () => {
+    const t = 'Intro.\n\n> First paragraph of the quoted passage is here.\n>\n> Second paragraph of the quoted passage is here.\n\nAfter.';
+    expect(texts(t)).toEqual(['First paragraph of the quoted passage is here.', 'Second paragraph of the quoted passage is here.']);
+  });
+
+  it('a wrapped paragraph above a dash line is taken whole when paragraphs are blank-line separated', () => {
+    const t = 'Intro paragraph.\n\nScaling is over and we are back\nto the age of research, with big computers.\n— Ilya Sutskever\n\nAfter.';
+    expect(spans(t)).toMatchObject([{ text: 'Scaling is over and we are back\nto the age of research, with big computers.', form: 'dash-line', label: 'Ilya Sutskever' }]);
+  });
+});
