@@ -22,6 +22,8 @@ Usage:
   digest send     [options]        send the latest issue, resuming where a previous send stopped
   digest analyze  <file...> --json print the quotes and counterpoints found in the given files
   digest preview  [--port 8080]    serve _site/ and the latest email on 127.0.0.1
+  digest serve    [--host 127.0.0.1] [--port 8787]
+                                   the subscription service: double opt-in, one-click unsubscribe (SQLite)
   digest help                      this text
 
 Options:
@@ -43,6 +45,7 @@ Environment:
   SUBSCRIBERS         comma- or newline-separated addresses; or SUBSCRIBERS_FILE: a CSV with an email column
   UNSUBSCRIBE_SECRET  signs unsubscribe tokens (required with SMTP_URL)
   DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN   sign messages with DKIM
+  DATABASE_PATH       serve: the SQLite file (default subscribers.db); EXPORT_TOKEN guards GET /export
 
 Examples:
   npx digest run                                   # the default job: sources/ → digests/, _site/, outbox/
@@ -166,6 +169,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await analyzeCommand(positionals.slice(1), opts.sourcesDir, Boolean(v.json), io);
       case 'preview':
         return await preview(opts, v.port ?? '8080', io);
+      case 'serve':
+        return await serve(opts, v.host ?? '127.0.0.1', v.port ?? '8787', io);
       default:
         throw usageError(`unknown command "${command}"`);
     }
@@ -205,6 +210,30 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
   return 0;
 }
 
+function portNumber(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port "${raw}" is not a port number`);
+  return port;
+}
+
+/** Until SIGINT/SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+async function serve(opts: RunOptions, host: string, portArg: string, io: Io): Promise<number> {
+  const { startServer, databasePathFrom } = await import('./serve/server.js');
+  const config = await readConfig(opts.sourcesDir, opts.env);
+  const server = await startServer({ host, port: portNumber(portArg), config, env: opts.env, databasePath: databasePathFrom(opts.env), log: (line) => io.out(line) });
+  io.out(`serve: subscription service on ${server.url} · POST /subscribe, /confirm, /unsubscribe · Ctrl-C to stop`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.json': 'application/json',
   '.xml': 'application/xml', '.png': 'image/png', '.svg': 'image/svg+xml', '.txt': 'text/plain; charset=utf-8',
@@ -214,12 +243,14 @@ const TYPES: Record<string, string> = {
 async function preview(opts: RunOptions, portArg: string, io: Io): Promise<number> {
   const config = await readConfig(opts.sourcesDir, opts.env);
   const latest = (await readRecords(opts.digestsDir)).at(-1);
-  const email = latest
-    ? personalize(await renderEmail(latest, config, { webUrl: issueUrl(config, latest.id), archiveUrl: issueUrl(config, '') }), { unsubscribeUrl: '#preview-unsubscribe' })
-    : null;
+  // Filled in once the port is known: the preview's unsubscribe link points back at this server.
+  let email: { html: string; text: string } | null = null;
   const base = config.site.basePath;
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/_email/unsubscribe') {
+      return void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('Preview: in a sent email this link unsubscribes the reader (see `digest serve`).');
+    }
     if (url.pathname.startsWith('/_email')) {
       if (!email) return void res.writeHead(404).end('no issue yet: run `digest run` first');
       const text = url.pathname.endsWith('/text');
@@ -239,15 +270,16 @@ async function preview(opts: RunOptions, portArg: string, io: Io): Promise<numbe
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(notFound);
     }
   });
-  const port = Number(portArg);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port "${portArg}" is not a port number`);
+  const port = portNumber(portArg);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const addr = server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;
+  if (latest) {
+    const rendered = await renderEmail(latest, config, { webUrl: issueUrl(config, latest.id), archiveUrl: issueUrl(config, '') });
+    email = personalize(rendered, { unsubscribeUrl: `http://127.0.0.1:${actual}/_email/unsubscribe` });
+  }
   io.out(`preview: archive http://127.0.0.1:${actual}${base} · email http://127.0.0.1:${actual}/_email/ (text: /_email/text) · Ctrl-C to stop`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => server.close(() => resolve()));
-    process.once('SIGTERM', () => server.close(() => resolve()));
-  });
+  await untilSignal();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
   return 0;
 }

@@ -5,6 +5,7 @@
  *
  * Pure apart from reading the template files once per process (they are code, shipped with the package).
  */
+import { formatIssueDate } from '../compose/digest.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -170,7 +171,9 @@ export function emailSubject(digest: Digest, config: Config): string {
   const base = oneLine(digest.subject) || oneLine(digest.title) || oneLine(config.site.title);
   const date = formatDate(digest.date, config.site.timeZone, 'd LLL yyyy');
   const withNumber = base.includes(`#${digest.number}`) ? base : `${base} · #${digest.number}`;
-  const withDate = date && !withNumber.includes(date) && !withNumber.includes(digest.date) ? `${withNumber} · ${date}` : withNumber;
+  // compose writes the date in full ("November 30, 2026"); only a subject without any form of it gets one.
+  const hasDate = [date, digest.date, formatIssueDate(digest.date, config.site.timeZone, config.site.language)].some((d) => d && withNumber.includes(d));
+  const withDate = hasDate ? withNumber : `${withNumber} · ${date}`;
   // Long subjects get folded and truncated by clients anyway; keep it sane.
   return withDate.length > 200 ? withDate.slice(0, 199) + '…' : withDate;
 }

@@ -77,6 +77,35 @@ describe('digest run, end to end', () => {
     expect(first.stdout + first.stderr).not.toMatch(/reader\.(one|two|three)@example\.com/);
   });
 
+  it('digest preview serves the archive under its base path and the latest email on 127.0.0.1', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [path.join(__dirname, '../../src/bin.mjs'), 'preview', '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          if (out.includes('\n')) resolve(out);
+        });
+        child.on('exit', (code) => reject(new Error(`preview exited ${code}`)));
+      });
+      const base = /archive (http:\/\/127\.0\.0\.1:\d+)(\/\S*)/.exec(line);
+      expect(base, line).toBeTruthy();
+      const home = await fetch(`${base?.[1]}${base?.[2]}`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain('2026-11-30-1');
+      const email = await fetch(`${base?.[1]}/_email/`);
+      expect(email.status).toBe(200);
+      const html = await email.text();
+      expect(html).toContain('<html');
+      expect(html).toContain(`${base?.[1]}/_email/unsubscribe`);
+      expect((await fetch(`${base?.[1]}/_email/text`)).headers.get('content-type')).toMatch(/text\/plain/);
+      expect((await fetch(`${base?.[1]}${base?.[2]}no-such-page/`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('a second run the same week resumes instead of making or sending again', async () => {
     const again = await runCli(['run', '--now', '2026-12-02T07:00:00Z'], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
