@@ -22,6 +22,7 @@ import { renderEmail } from './render/email.js';
 import { deliver, sendTest } from './deliver/send.js';
 import { readSubscribers } from './deliver/subscribers.js';
 import { createTransport } from './deliver/transports.js';
+import { readExportedSubscribers } from './serve/client.js';
 
 export interface Paths {
   sourcesDir: string;
@@ -167,7 +168,10 @@ export async function sendIssue(opts: SendOptions & { config?: Config }): Promis
       await sendTest({ digest, rendered, config, to: opts.to, transport, env: opts.env, dryRun: opts.dryRun, log: opts.log });
       return { digest, delivery: null, problems: [] };
     }
-    const { subscribers, problems } = await readSubscribers(opts.env, { file: path.join(opts.sourcesDir, 'subscribers.sample.csv') });
+    // Read afresh on every send, resumed ones included, so an unsubscribe since the last attempt is honoured.
+    const { subscribers, problems } = opts.env.SUBSCRIBERS_URL
+      ? await readExportedSubscribers(opts.env, config.email.listId)
+      : await readSubscribers(opts.env, { file: path.join(opts.sourcesDir, 'subscribers.sample.csv'), listId: config.email.listId });
     const delivery = await timed(opts.progress, 'deliver',
       () => deliver({
         digest, rendered, config, subscribers, transport, ledgerDir: opts.digestsDir, now: opts.now, dryRun: opts.dryRun,
