@@ -5,7 +5,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { axeSeriousViolations, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSite } from '../../src/render/archive.js';
 import { ARTIFACTS, findBrokenLinks, ROOT, serveSite, tempDigests, tempDir, testConfig } from './support.js';
@@ -23,11 +24,7 @@ beforeAll(async () => {
   siteDir = await tempDir('archive-browser-');
   await buildSite({ digestsDir: await tempDigests(), siteDir, config, quiet: true });
   server = await serveSite(siteDir, BASE);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
   context.on('page', (p) => p.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); }));
@@ -46,15 +43,6 @@ async function open(p: string): Promise<Page> {
   return page;
 }
 
-async function axe(page: Page): Promise<{ id: string; impact: string; nodes: string[] }[]> {
-  await page.addScriptTag({ path: path.join(ROOT, 'node_modules/axe-core/axe.min.js') });
-  const violations = await page.evaluate(async () => {
-    const w = window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } };
-    const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
 
 describe('the archive in a browser, under a base path', () => {
   it('goes from home to an issue, to a quote’s anchor, to its theme page and back', async () => {
@@ -133,7 +121,7 @@ describe('the archive in a browser, under a base path', () => {
       for (const p of ['', 'issues/2026-11-30-3/', 'themes/generalization/', 'subscribe/']) {
         const page = await open(p);
         await page.emulateMedia({ colorScheme: scheme });
-        expect(await axe(page), `${scheme} ${p || 'home'}`).toEqual([]);
+        expect(await axeSeriousViolations(page), `${scheme} ${p || 'home'}`).toEqual([]);
         await page.close();
       }
     }

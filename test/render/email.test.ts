@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { renderEmail, personalize, UNSUBSCRIBE_PLACEHOLDER, emailSubject } from '../../src/render/email.js';
 import type { Config, RenderedEmail } from '../../src/model.js';
 import { loadDigest, testConfig } from '../deliver/smtp-sink.js';
@@ -167,10 +168,7 @@ describe('renderEmail: size budget', () => {
 describe('the email in a browser', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -5,7 +5,6 @@
  * presses confirm → the address is in the next send (deliver(), addresses from /export) → a one-click POST to
  * that email's List-Unsubscribe URL → the send after that skips it.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { axeSeriousViolations, launchChromium } from '../helpers/browser.js';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArchive } from '../../src/pipeline.js';
@@ -27,7 +27,6 @@ import { activeSubscribers, dumpTables, openStore } from '../../src/serve/store.
 import { unsubscribeToken } from '../../src/deliver/subscribers.js';
 import { EXPORT_TOKEN, get, post, SECRET, tempDb, testConfig, waitFor } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 
 let smtp: SMTPServer;
@@ -100,12 +99,7 @@ beforeAll(async () => {
     config: testConfig({ url: 'http://127.0.0.1', subscribeUrl: `${service.url}/subscribe` }),
   });
   ({ server: site, url: siteUrl } = await serveDir(siteDir));
-  if (existsSync(CHROMIUM)) {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-  }
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -134,8 +128,7 @@ async function sendIssue(digest: Digest, ledgerDir: string): Promise<{ to: strin
 }
 
 describe('subscribe on the archive page → confirm by email → one-click unsubscribe', () => {
-  it('runs the whole loop in headless Chromium against real SMTP', async (ctx) => {
-    if (!browser) ctx.skip();
+  it('runs the whole loop in headless Chromium against real SMTP', async () => {
     const address = 'reader@example.org';
     const page = await browser!.newPage();
     try {
@@ -202,19 +195,9 @@ describe('subscribe on the archive page → confirm by email → one-click unsub
   }, 120_000);
 });
 
-async function axe(page: Page): Promise<{ id: string; impact: string; nodes: string[] }[]> {
-  await page.addScriptTag({ path: path.join(ROOT, 'node_modules/axe-core/axe.min.js') });
-  const violations = await page.evaluate(async () => {
-    const w = window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } };
-    const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
 
 describe('the service\'s pages', () => {
-  it('have no serious axe-core violations (form, confirm, unsubscribe, error)', async (ctx) => {
-    if (!browser) ctx.skip();
+  it('have no serious axe-core violations (form, confirm, unsubscribe, error)', async () => {
     const address = 'axe@example.org';
     expect((await post(`${service.url}/subscribe`, { email: address })).status).toBe(202);
     const mail = await lastMailTo(address);
@@ -232,7 +215,7 @@ describe('the service\'s pages', () => {
       for (const [url, h1] of pages) {
         await page.goto(url);
         expect(await page.textContent('h1')).toBe(h1);
-        expect(await axe(page), url).toEqual([]);
+        expect(await axeSeriousViolations(page), url).toEqual([]);
       }
     } finally {
       await context.close();
