@@ -249,7 +249,8 @@ export async function parseFeed(xml: string, origin: string, opts: ParseFeedOpti
     const author = (text(raw.creator) ?? text(raw.author) ?? text(raw['dc:creator']))?.trim() || null;
     const { date, dateProblem } = parseItemDate(extra.date);
     if (dateProblem === 'invalid') invalidDates++;
-    const key = ledgerKeyOf({ url, guid, title, text: body });
+    const contentHash = contentHashOf(body);
+    const key = ledgerKeyOf({ url, guid, title, text: body, contentHash });
     const stance: Stance | null = opts.feed ? opts.feed.stance : null;
     items.push({
       id: itemIdOf(key),
@@ -268,7 +269,7 @@ export async function parseFeed(xml: string, origin: string, opts: ParseFeedOpti
       primary: opts.feed?.primary ?? false,
       text: body,
       html: html || null,
-      contentHash: contentHashOf(body),
+      contentHash,
     });
   }
   if (invalidDates > 0) {

@@ -191,7 +191,8 @@ export function parseDroppedFile(contents: string, relPath: string): { item: Sou
   }
   const title = data.title || firstNonEmptyLine(text) || path.basename(rel);
   const url = data.url ?? null;
-  const key = ledgerKeyOf({ url, guid: null, file: rel, title, text });
+  const contentHash = contentHashOf(text);
+  const key = ledgerKeyOf({ url, guid: null, file: rel, title, text, contentHash });
   const item: SourceItem = {
     id: itemIdOf(key),
     kind: 'file',
@@ -209,7 +210,7 @@ export function parseDroppedFile(contents: string, relPath: string): { item: Sou
     primary: data.primary ?? false,
     text,
     html,
-    contentHash: contentHashOf(text),
+    contentHash,
   };
   return { item, problems };
 }

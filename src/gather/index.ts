@@ -108,20 +108,31 @@ function identitiesOf(item: SourceItem): string[] {
   }
   if (item.guid) keys.push('guid:' + item.guid.trim());
   if (item.kind === 'file') keys.push('file:' + item.sourceId);
-  if (normalizeForHash(item.text).length >= MIN_HASHABLE_CHARS) keys.push('content:' + item.contentHash);
+  if (isSubstantial(item)) keys.push('content:' + item.contentHash);
   keys.push(primaryKeyOf(item));
   return [...new Set(keys)];
 }
 
 function primaryKeyOf(item: SourceItem): string {
-  return ledgerKeyOf({ url: item.url, guid: item.guid, file: item.kind === 'file' ? item.sourceId : null, title: item.title, text: item.text });
+  return ledgerKeyOf({ url: item.url, guid: item.guid, file: item.kind === 'file' ? item.sourceId : null, title: item.title, text: item.text, contentHash: item.contentHash });
+}
+
+/** Whether an item's text is long enough for its hash to identify it; cached by hash (normalizing is costly). */
+const substantialByHash = new Map<string, boolean>();
+function isSubstantial(item: SourceItem): boolean {
+  let v = substantialByHash.get(item.contentHash);
+  if (v === undefined) {
+    v = normalizeForHash(item.text).length >= MIN_HASHABLE_CHARS;
+    if (substantialByHash.size > 100_000) substantialByHash.clear();
+    substantialByHash.set(item.contentHash, v);
+  }
+  return v;
 }
 
 /** Title + text: two feeds syndicating the same post under different links collapse on this. */
 function duplicateKeyOf(item: SourceItem): string | null {
-  const t = normalizeForHash(item.text);
-  if (t.length < MIN_HASHABLE_CHARS) return null;
-  return sha256(normalizeForHash(item.title).toLowerCase() + '\n' + t);
+  if (!isSubstantial(item)) return null;
+  return sha256(normalizeForHash(item.title).toLowerCase() + '\n' + item.contentHash);
 }
 
 function mergeInto(into: SourceItem, from: SourceItem): void {

@@ -82,7 +82,10 @@ export function sha256(text: string): string {
 
 /** Text normalized for hashing: Unicode NFKC, whitespace collapsed, trimmed. */
 export function normalizeForHash(text: string): string {
-  return text.normalize('NFKC').replace(/\s+/g, ' ').trim();
+  // NFKC is the expensive part and changes nothing in pure ASCII.
+  // eslint-disable-next-line no-control-regex
+  const nfkc = /^[\u0000-\u007f]*$/.test(text) ? text : text.normalize('NFKC');
+  return nfkc.replace(/\s+/g, ' ').trim();
 }
 
 export function contentHashOf(text: string): string {
@@ -99,6 +102,8 @@ export interface ItemIdentity {
   file?: string | null;
   title: string;
   text: string;
+  /** contentHashOf(text), when already known (saves normalizing the text again). */
+  contentHash?: string;
 }
 
 /** The primary key of an item: canonical URL, else GUID (or file path), else hash of title and text. */
@@ -106,7 +111,7 @@ export function ledgerKeyOf(id: ItemIdentity): string {
   if (id.url) return urlKey(id.url);
   if (id.guid) return 'guid:' + id.guid.trim();
   if (id.file) return 'file:' + id.file;
-  return 'hash:' + sha256(normalizeForHash(id.title) + '\n' + normalizeForHash(id.text));
+  return 'hash:' + sha256(normalizeForHash(id.title) + '\n' + (id.contentHash ?? contentHashOf(id.text)));
 }
 
 /** SourceItem.id: stable, short, derived from the ledger key. */
