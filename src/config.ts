@@ -49,7 +49,7 @@ export const DEFAULT_GATHER: GatherConfig = {
   maxRedirects: 5,
   backfillDays: 30,
   allowPrivateHosts: [],
-  perHostConcurrency: 2,
+  perHostConcurrency: 4,
   userAgent: `debate-digest/0.1 (+${PROJECT_URL})`,
   failingAfterRuns: 3,
 };

@@ -1,3 +1,4 @@
+import { DEFAULT_GATHER } from '../config.js';
 import type { Config, FeedConfig, GatherConfig, Gathered, Problem, SourceHealth, SourceItem } from '../model.js';
 import { DigestError, redactUrl, toProblem } from '../errors.js';
 import { fetchFeed, type FeedFetcher, type FetchResult } from './fetch.js';
@@ -16,18 +17,7 @@ export { parseDroppedFile, readDroppedFiles } from './files.js';
 export { sanitizeHtml, htmlToText } from './sanitize.js';
 
 /** Defaults for every gather setting, for callers that hold a partial config (tests, the benchmark). */
-export const GATHER_DEFAULTS: GatherConfig = {
-  timeoutMs: 15_000,
-  connectTimeoutMs: 5_000,
-  maxBytes: 5 * 1024 * 1024,
-  maxItemsPerFeed: 200,
-  maxRedirects: 5,
-  backfillDays: 30,
-  allowPrivateHosts: [],
-  perHostConcurrency: 4,
-  userAgent: 'debate-digest/0.1 (+https://github.com/)',
-  failingAfterRuns: 3,
-};
+export const GATHER_DEFAULTS: GatherConfig = DEFAULT_GATHER;
 
 /** The issueId of ledger entries for items older than the first run's backfill window: seen, never issued. */
 export const BEFORE_BACKFILL = 'before-backfill-window';
@@ -102,7 +92,8 @@ async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: G
 /** Every identity an item can be recognized by in the ledger, strongest first. */
 function identitiesOf(item: SourceItem): string[] {
   const keys: string[] = [];
-  for (const l of [item.url, ...item.links]) {
+  // Files are known by path (and content), never by the URLs they cite: see ledgerKeyOf.
+  for (const l of item.kind === 'file' ? [] : [item.url, ...item.links]) {
     const c = l ? canonicalUrl(l) : null;
     if (c) keys.push(urlKey(c));
   }

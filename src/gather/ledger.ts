@@ -106,11 +106,13 @@ export interface ItemIdentity {
   contentHash?: string;
 }
 
-/** The primary key of an item: canonical URL, else GUID (or file path), else hash of title and text. */
+/** The primary key of an item: a dropped file's path, else canonical URL, else GUID, else hash of title and text. */
 export function ledgerKeyOf(id: ItemIdentity): string {
+  // A dropped file is its own document even when it cites a URL other notes cite too (two notes on one
+  // interview): its path identifies it, not the link.
+  if (id.file) return 'file:' + id.file;
   if (id.url) return urlKey(id.url);
   if (id.guid) return 'guid:' + id.guid.trim();
-  if (id.file) return 'file:' + id.file;
   return 'hash:' + sha256(normalizeForHash(id.title) + '\n' + (id.contentHash ?? contentHashOf(id.text)));
 }
 

@@ -136,3 +136,24 @@ describe('readDroppedFiles', () => {
     expect(notes.date).toBe('2025-11-24T00:00:00.000Z');
   });
 });
+
+describe('regression: two dropped notes citing the same URL', () => {
+  it('are two items with their own ids, both gathered', async () => {
+    const { mkdtemp, mkdir, writeFile, cp } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { gather, emptyLedger } = await import('../../src/gather/index.js');
+    const { readConfig } = await import('../../src/config.js');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dd-two-notes-'));
+    for (const f of ['themes.yaml', 'speakers.yaml']) await cp(path.resolve(__dirname, '../../sources', f), path.join(dir, f));
+    await writeFile(path.join(dir, 'feeds.yaml'), 'feeds: []\n');
+    await mkdir(path.join(dir, 'notes'));
+    const note = (body: string) => `---\ntitle: A note\nurl: https://www.dwarkesh.com/p/ilya-sutskever-2?utm_source=x\n---\n${body}\n`;
+    await writeFile(path.join(dir, 'notes', 'a.md'), note('“We are squarely an age of research company,” he said.'));
+    await writeFile(path.join(dir, 'notes', 'b.md'), note('Another note on the same interview, about something else entirely.'));
+    const config = await readConfig(dir);
+    const { gathered } = await gather({ config, sourcesDir: dir, ledger: emptyLedger(), now: new Date('2026-11-30T00:00:00Z') });
+    expect(gathered.items.map((i) => i.sourceId).sort()).toEqual(['notes/a.md', 'notes/b.md']);
+    expect(new Set(gathered.items.map((i) => i.id)).size).toBe(2);
+  });
+});
