@@ -207,7 +207,9 @@ async function main(): Promise<void> {
         digest = composeDigest({ analysis: a1.last, selected: selectQuotes(a1.last, config.analyze), items: seeds, config, number: SIZE.issues + 1, now: NOW });
       }
     }
-    if (!digest) throw new Error('the analyze stage is needed for render, archive and deliver');
+    const downstream = ['render', 'archive', 'deliver', 'e2e'].filter((st) => !skip.has(st));
+    if (!digest && downstream.length) throw new Error(`the analyze stage is needed for ${downstream.join(', ')}`);
+    if (digest) {
 
     // ── render ──
     const urls = { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') };
@@ -284,6 +286,8 @@ async function main(): Promise<void> {
       await sink.close();
     }
     void sinkPort;
+
+    }
 
     // ── subscription service (issue 9) ──
     if (!skip.has('serve')) {
