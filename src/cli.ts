@@ -189,6 +189,9 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
   if (files.length === 0) throw usageError('analyze needs at least one file');
   const config = await readConfig(sourcesDir);
   const items = [];
+  // Offsets in the JSON index the file as it is on disk, front matter included, so any tool can check a quote
+  // with file.slice(start, end). (For .html the text is that of the sanitized HTML: no shift applies.)
+  const shift = new Map<string, number>();
   for (const file of files) {
     let contents: string;
     try {
@@ -198,10 +201,19 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
     }
     const { item, problems } = parseDroppedFile(contents, file);
     for (const line of problemLines(problems)) io.err(line);
-    if (item) items.push(item);
+    if (item) {
+      items.push(item);
+      shift.set(item.origin, contents.endsWith(item.text) ? contents.length - item.text.length : 0);
+    }
   }
   const analysis = analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze });
   const result = analysisToJson(analysis, items);
+  const moved = <T extends { source: string; start: number; end: number }>(x: T): T => {
+    const by = shift.get(x.source) ?? 0;
+    return { ...x, start: x.start + by, end: x.end + by };
+  };
+  result.quotes = result.quotes.map((q) => ({ ...moved(q), citations: q.citations.map(moved) }));
+  result.counterpoints = result.counterpoints.map(moved);
   if (json) io.out(JSON.stringify(result, null, 2));
   else {
     for (const q of result.quotes) io.out(`${q.speaker ?? '(unattributed)'} [${q.themes.join(', ')}] ${q.source}:${q.start}-${q.end}\n  “${q.text}”`);
