@@ -61,7 +61,7 @@ describe('the archive in a browser, under a base path', () => {
     await quote.getByRole('link', { name: 'The end of the scaling era' }).click();
     await page.waitForURL(`${server.base}themes/scaling-era/`);
     expect(await page.locator('h1').innerText()).toContain('The end of the scaling era');
-    expect(await page.locator('main').innerText()).toContain("So it's back to the age of research again, just with big computers.");
+    expect(await page.locator('main').innerText()).toContain('So it’s back to the age of research again, just with big computers');
     // From the theme page, a quote's issue link lands on its anchor in the issue.
     await page.locator('a[href$="#q-1c2d3e4f5a6b"]').first().click();
     await page.waitForURL(`${server.base}issues/2026-11-30-3/#q-1c2d3e4f5a6b`);
@@ -97,7 +97,7 @@ describe('the archive in a browser, under a base path', () => {
     const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 375, height: 812 } });
     const page = await noJs.newPage();
     await page.goto(`${server.base}issues/2026-11-24-2/`);
-    expect(await page.locator('main').innerText()).toContain('The models seem smarter than their economic impact would imply.');
+    expect(await page.locator('main').innerText()).toContain('I think the models seem smarter than their economic impact would imply.');
     // Nothing wider than the phone screen: no sideways scrolling.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(ARTIFACTS, 'site-issue-375.png'), fullPage: true });

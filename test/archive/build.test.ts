@@ -49,7 +49,7 @@ describe('the built archive', () => {
       'index.html', '404.html', 'subscribe/index.html', 'search/index.html', 'themes/index.html', 'speakers/index.html',
       'issues/2026-11-19-1/index.html', 'issues/2026-11-24-2/index.html', 'issues/2026-11-30-3/index.html',
       'themes/scaling-era/index.html', 'themes/generalization/index.html', 'speakers/ilya-sutskever/index.html',
-      'speakers/gary-marcus/index.html',
+      'speakers/renata-sollberger/index.html',
     ]));
     expect(html.filter((f) => f.startsWith('issues/'))).toHaveLength(3);
     expect(result.pages).toBe(html.length);

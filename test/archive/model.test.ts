@@ -104,7 +104,7 @@ describe('toArchiveModel', () => {
     const q = model.issues[1]?.sections[0]?.quotes[1];
     expect(q?.heading).toBe('Unattributed');
     expect(q?.speakerHref).toBeNull();
-    expect(model.speakers.map((s) => s.id).sort()).toEqual(['dwarkesh-patel', 'gary-marcus', 'ilya-sutskever', 'sam-altman']);
+    expect(model.speakers.map((s) => s.id).sort()).toEqual(['dwarkesh-patel', 'ilya-sutskever', 'kofi-brandt', 'renata-sollberger']);
   });
 
   it('collects every quote of a theme across issues, newest first, each quote once per issue', () => {
@@ -118,8 +118,8 @@ describe('toArchiveModel', () => {
     // A counterpoint that is itself a quote links to it.
     const cp = model.issues[0]?.sections[1]?.quotes[0]?.counterpoints[0];
     expect(cp?.counterQuoteHref).toBe('/debate-digest/issues/2026-11-19-1/#q-c3d4e5f6a1b2');
-    // Sam Altman only answered: his page lists the counterpoint.
-    expect(model.speakers.find((s) => s.id === 'sam-altman')?.counters).toHaveLength(1);
+    // Kofi Brandt (a fictional lab CEO) only answered: his page lists the counterpoint.
+    expect(model.speakers.find((s) => s.id === 'kofi-brandt')?.counters).toHaveLength(1);
   });
 });
 
@@ -157,7 +157,7 @@ describe('feeds', () => {
 describe('planIncremental', () => {
   const model = toArchiveModel(digests, config);
   const hashes = Object.fromEntries(digests.map((d) => [d.id, `h-${d.id}`]));
-  const facts = { themes: ['scaling-era'], speakers: ['/speakers/gary-marcus/'] };
+  const facts = { themes: ['scaling-era'], speakers: ['/speakers/renata-sollberger/'] };
 
   it('rewrites nothing when no record changed', () => {
     const previous = Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}`, ...facts }]));
@@ -169,6 +169,6 @@ describe('planIncremental', () => {
     const plan = planIncremental(model, hashes, previous);
     expect(plan.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2']);
     expect(plan.themes.map((t) => t.id).sort()).toEqual(['generalization', 'scaling-era', 'timelines']);
-    expect(plan.speakers.map((s) => s.id).sort()).toEqual(['gary-marcus', 'ilya-sutskever']);
+    expect(plan.speakers.map((s) => s.id).sort()).toEqual(['ilya-sutskever', 'renata-sollberger']);
   });
 });

@@ -47,7 +47,7 @@ describe('renderEmail: the realistic issue', () => {
     expect(h).toContain('as quoted by Notes - Dwarkesh Patel - Ilya Sutskever');
     expect(h).toContain('Counterpoint');
     expect(h).toContain('Corroborated</span> · Age of research');
-    expect(h).toContain('Gary Marcus');
+    expect(h).toContain('Renata Sollberger');
     for (const badge of ['Verified', 'Corroborated', 'Single source', 'Paraphrase']) expect(h).toContain(badge);
     expect(h).toContain('You get this email because you subscribed');
     expect(h).toContain(`href="${urls.webUrl}"`);
