@@ -20,7 +20,7 @@ import { randomInt } from 'node:crypto';
 import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscriber } from '../model.js';
 import { DigestError } from '../errors.js';
 import { SendLedger } from './ledger.js';
-import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessage, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
+import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessageBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
 import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeToken } from './subscribers.js';
 import { isAuthError, type SendError, type Transport } from './transports.js';
 
@@ -103,14 +103,20 @@ async function prepare(o: { rendered: RenderedEmail; config: Config; transport: 
   return { tpl, from, secret, dkim };
 }
 
-/** One recipient's finished raw message (spliced, signed when a key is set). */
-async function messageFor(p: Prepared, o: { rendered: RenderedEmail; config: Config; issueId: string }, email: string, hash: string): Promise<{ raw: string | Buffer; messageId: string }> {
+/**
+ * One recipient's message: its SMTP DATA form as chunks (`data`, sent as is by the smtp transport) and the
+ * raw message (`raw`), which only the outbox and json transports and DKIM read: a getter, so that sending
+ * over SMTP never joins the 100 KB into one more buffer per recipient.
+ */
+async function messageFor(p: Prepared, o: { config: Config; issueId: string }, email: string, hash: string): Promise<{ msg: { readonly raw: Buffer; data: Buffer[] | undefined }; messageId: string }> {
   const token = unsubscribeToken(o.config.email.listId, email, p.secret);
   const https = unsubscribeHttpsUrl(o.config.email.unsubscribeUrl, token);
   const mailto = unsubscribeMailtoUrl(o.config.email.unsubscribeMailto);
   const messageId = messageIdFor(o.issueId, hash, p.tpl.idDomain);
-  const raw = spliceMessage(p.tpl, o.rendered, { to: email, messageId, unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
-  return { raw: p.dkim ? await signDkim(raw, p.dkim) : raw, messageId };
+  const parts = spliceMessageBytes(p.tpl, { to: email, messageId, unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
+  // A signature adds a header: the transport escapes the signed message itself.
+  if (p.dkim) return { msg: { raw: await signDkim(Buffer.concat(parts.raw), p.dkim), data: undefined }, messageId };
+  return { msg: { get raw() { return Buffer.concat(parts.raw); }, data: parts.data }, messageId };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -202,7 +208,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
 
     const sendOne = async (item: { sub: Subscriber; attempts: number }) => {
       const { sub } = item;
-      const { raw, messageId } = await messageFor(prepared, { rendered, config, issueId: digest.id }, sub.email, sub.hash);
+      const { msg, messageId } = await messageFor(prepared, { config, issueId: digest.id }, sub.email, sub.hash);
       summary.written++;
       // `attempts` counts every try across runs (the ledger's record); the cap applies to tries in this run.
       let triesThisRun = 0;
@@ -215,7 +221,10 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
         const timer = setTimeout(() => ac.abort(), sendTimeoutMs);
         try {
           const res = await transport.send({
-            raw,
+            get raw() {
+              return msg.raw;
+            },
+            data: msg.data,
             from: prepared.from,
             to: sub.email,
             messageId,
@@ -323,8 +332,8 @@ export async function sendTest(opts: {
   const now = opts.now ?? new Date();
   const p = await prepare({ rendered: opts.rendered, config: opts.config, transport: opts.transport, secret: opts.secret ?? opts.env?.UNSUBSCRIBE_SECRET ?? null, now, dkim: opts.dkim, env: opts.env }, log);
   const hash = subscriberHash(opts.config.email.listId, email);
-  const { raw, messageId } = await messageFor(p, { rendered: opts.rendered, config: opts.config, issueId: `${opts.digest.id}-test` }, email, hash);
-  const res = await opts.transport.send({ raw, from: p.from, to: email, messageId });
+  const { msg, messageId } = await messageFor(p, { config: opts.config, issueId: `${opts.digest.id}-test` }, email, hash);
+  const res = await opts.transport.send({ raw: msg.raw, data: msg.data, from: p.from, to: email, messageId });
   if (!res.accepted) throw new DigestError('SEND_ABORTED', `the test copy was not accepted: ${res.response}`, { origin: opts.transport.name, hint: 'check the address and the server log' });
   log(`test copy of ${opts.digest.id} sent to ${maskAddress(email)} via ${opts.transport.name}: ${res.response}`);
 }
