@@ -13,7 +13,7 @@
  *
  * Options: --runs <n> (default 2), --keep (leave the temp dir), --now <ISO> (default: now; one week for all runs).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,18 @@ interface Job { needs?: string | string[]; if?: string; outputs?: Record<string,
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '2' }, keep: { type: 'boolean' }, now: { type: 'string' } } });
 const out: string[] = [];
+/** Values hidden by ::add-mask::, as GitHub's runner hides them. */
+const masks = new Set<string>();
+
+function runStep(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.on('close', (code) => resolve({ status: code ?? 1, output }));
+  });
+}
 const say = (line: string) => {
   out.push(line);
   process.stdout.write(`${line}\n`);
@@ -57,9 +69,15 @@ async function main(): Promise<number> {
   say(`rehearse: ${path.relative(ROOT, WORKFLOW)} in ${tmp}, the week of ${now.slice(0, 10)}`);
 
   // The local "GitHub": a bare remote made from this repository's committed HEAD.
-  const branch = git(ROOT, 'rev-parse', '--abbrev-ref', 'HEAD');
+  let branch = git(ROOT, 'rev-parse', '--abbrev-ref', 'HEAD');
   git(tmp, 'clone', '--quiet', '--bare', ROOT, 'remote.git');
   const remote = path.join(tmp, 'remote.git');
+  if (branch === 'HEAD') {
+    // A detached checkout (some CI systems): give the rehearsal a branch to push to.
+    branch = 'rehearsal';
+    git(remote, 'branch', branch, git(ROOT, 'rev-parse', 'HEAD'));
+    git(remote, 'symbolic-ref', 'HEAD', `refs/heads/${branch}`);
+  }
   say(`  remote: bare clone of ${branch}@${git(ROOT, 'rev-parse', '--short', 'HEAD')} (committed work only)`);
 
   // The local "mail relay": count what each address receives.
@@ -165,9 +183,15 @@ async function rehearseOnce(
           DIGEST_NOW: ctx.now, PUSH_BACKOFF: '0',
         };
         for (const [k, v] of Object.entries(step.env ?? {})) env[k] = interpolate(String(v ?? ''), base);
-        const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], { cwd: dir, env, encoding: 'utf8' });
+        // Asynchronous: the SMTP server standing in for the relay lives in this process and must keep answering.
+        const r = await runStep(step.run, dir, env);
         say(`    · ${label}: exit ${r.status}`);
-        for (const line of `${r.stdout}${r.stderr}`.split('\n').filter(Boolean)) say(`        ${line}`);
+        for (const line of r.output.split('\n').filter(Boolean)) {
+          // The runner consumes ::add-mask:: commands and hides those values from every later line of the log.
+          const mask = /^::add-mask::(.*)$/.exec(line);
+          if (mask?.[1]) masks.add(mask[1]);
+          else say(`        ${[...masks].reduce((l, m) => l.split(m).join('***'), line)}`);
+        }
         for (const line of readFileSync(outputFile, 'utf8').split('\n')) {
           const m = /^([\w-]+)=(.*)$/.exec(line);
           if (m) outputs[m[1] as string] = m[2] as string;

@@ -4,14 +4,15 @@ import { cleanLine, composeDigest, issueSlot } from '../../src/compose/digest.js
 import { readConfig } from '../../src/config.js';
 import type { Analysis, Quote, SourceItem } from '../../src/model.js';
 
-const text = 'He said: “The age of scaling is over, and we are back in the age of research again.” Others disagree.';
+// Words from the seeds (000 and 004), so no one is quoted saying what they did not say.
+const text = 'He said: “So it’s back to the age of research again, just with big computers.” It’s not just that the models cheat — it’s that the whole research pipeline has become a kind of test-set optimization.';
 const item: SourceItem = {
   id: 'item1', kind: 'file', sourceId: 'note.md', origin: 'sources/note.md', url: 'https://example.org/note', links: [],
   guid: null, title: 'A note', author: null, date: null, dateProblem: 'missing', speakers: [], stance: null, primary: false,
   text, html: null, contentHash: 'h',
 };
-const start = text.indexOf('The age');
-const end = text.indexOf('.”') + 1;
+const start = text.indexOf('So it’s');
+const end = text.indexOf('computers') + 'computers'.length;
 const quote = (id: string, themes: string[], score: number): Quote => ({
   id, text: text.slice(start, end), speaker: id === 'qa' ? 'ilya-sutskever' : null, attribution: { method: 'verb-pronoun', confidence: 0.7 },
   source: item.origin, itemId: item.id, url: item.url, start, end, kind: 'direct', themes, stance: 'research',
@@ -36,8 +37,8 @@ describe('compose', () => {
     const analysis: Analysis = {
       quotes: [quote('qa', ['generalization', 'scaling-era'], 2), quote('qb', ['generalization'], 1), quote('qc', [], 0.5)],
       counterpoints: [{
-        quoteId: 'qa', counterQuoteId: null, text: 'Others disagree.', speaker: 'gary-marcus', source: item.origin, itemId: item.id,
-        url: item.url, start: text.indexOf('Others'), end: text.length, stance: 'paradigm', confidence: 0.8, reason: 'argues the opposite',
+        quoteId: 'qa', counterQuoteId: null, text: text.slice(text.indexOf('It’s not')), speaker: 'deepseek', source: item.origin, itemId: item.id,
+        url: item.url, start: text.indexOf('It’s not'), end: text.length, stance: 'paradigm', confidence: 0.8, reason: 'argues the opposite',
       }],
       tokens: 20,
     };
@@ -45,7 +46,8 @@ describe('compose', () => {
     expect(d.id).toBe('2026-11-30-7');
     expect(d.subject).toBe('Debate Digest #7 (November 30, 2026): the end of the scaling era, generalization and sample efficiency');
     expect(d.sections.map((s) => s.themeId)).toEqual(['scaling-era', 'generalization', 'other']);
-    expect(d.sections[0]?.quotes[0]?.counterpoints[0]?.speakerName).toBe('Gary Marcus');
+    expect(d.sections[0]?.quotes[0]?.counterpoints[0]?.speakerName).toBe('DeepSeek (AI model)');
+    expect(text.slice(d.sections[0]?.quotes[0]?.counterpoints[0]?.start, d.sections[0]?.quotes[0]?.counterpoints[0]?.end)).toBe(d.sections[0]?.quotes[0]?.counterpoints[0]?.text);
     expect(d.sections[0]?.quotes[0]?.speakerName).toBe('Ilya Sutskever');
     expect(d.sources).toHaveLength(1);
     expect(d.stats).toMatchObject({ quotes: 3, themes: 3, counterpoints: 1 });
