@@ -2,7 +2,7 @@ import RssParser from 'rss-parser';
 import { Parser as HtmlParser } from 'htmlparser2';
 import type { FeedConfig, Problem, SourceItem, Stance } from '../model.js';
 import { canonicalUrl, contentHashOf, itemIdOf, ledgerKeyOf } from './ledger.js';
-import { htmlToText, sanitizeHtml, textToHtml } from './sanitize.js';
+import { htmlToText, sanitizeAndText, textToHtml } from './sanitize.js';
 
 /**
  * Feed XML (already decoded to a string) to SourceItems. rss-parser does the format work (RSS 0.9x/1.0/2.0,
@@ -236,8 +236,7 @@ export async function parseFeed(xml: string, origin: string, opts: ParseFeedOpti
     let html = '';
     let body = '';
     if (contentHtml.includes('<')) {
-      html = sanitizeHtml(contentHtml, itemBase ?? undefined);
-      body = htmlToText(html);
+      ({ html, text: body } = sanitizeAndText(contentHtml, itemBase ?? undefined));
     } else if (contentHtml) {
       // Plain text (perhaps with entities): no markup to sanitize, and sanitize-html costs ~0.1 ms a call.
       body = htmlToText(contentHtml);

@@ -180,6 +180,34 @@ const BLOCK = new Set([
 ]);
 const SKIP = new Set(['script', 'style', 'noscript', 'template', 'title', 'head', 'svg', 'math', 'iframe', 'object', 'textarea', 'select']);
 
+/** The transform htmlToText applies to one text run between two tags (entities already decoded). */
+function textRun(text: string, inPre: boolean): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
+  if (inPre) return clean.replace(/ /g, '\u0000').replace(/\n/g, '\u0001');
+  // A newline in HTML is a space, but descriptions are often plain text with blank lines between
+  // paragraphs: keep a blank line as a paragraph break.
+  return clean.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n');
+}
+
+/** The pieces htmlToText collected, as the final text: spaces collapsed, one blank line between blocks. */
+function joinTextParts(parts: string[]): string {
+  const joined = parts.join('');
+  const lines = joined
+    .replace(/[ \t\f\v\r\u00a0]+/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
+  // Collapse runs of blank lines to one blank line.
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
+    out.push(line);
+  }
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  // eslint-disable-next-line no-control-regex
+  return out.join('\n').replace(/\u0000/g, ' ').replace(/\u0001/g, '\n');
+}
+
 /**
  * Plain text of an HTML fragment: entities decoded, one blank line between blocks, a newline for <br>,
  * runs of spaces collapsed (except inside <pre>). This text is what quote offsets index, so it must be
@@ -200,15 +228,7 @@ export function htmlToText(html: string): string {
       },
       ontext(text) {
         if (skipDepth > 0) return;
-        // eslint-disable-next-line no-control-regex
-        const clean = text.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
-        if (preDepth > 0) {
-          parts.push(clean.replace(/ /g, '\u0000').replace(/\n/g, '\u0001'));
-        } else {
-          // A newline in HTML is a space, but descriptions are often plain text with blank lines between
-          // paragraphs: keep a blank line as a paragraph break.
-          parts.push(clean.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n'));
-        }
+        parts.push(textRun(text, preDepth > 0));
       },
       onclosetag(name) {
         if (SKIP.has(name)) skipDepth = Math.max(0, skipDepth - 1);
@@ -220,18 +240,121 @@ export function htmlToText(html: string): string {
   );
   parser.write(html);
   parser.end();
-  const joined = parts.join('');
-  const lines = joined
-    .replace(/[ \t\f\v\r\u00a0]+/g, ' ')
-    .split('\n')
-    .map((l) => l.trim());
-  // Collapse runs of blank lines to one blank line.
-  const out: string[] = [];
-  for (const line of lines) {
-    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
-    out.push(line);
+  return joinTextParts(parts);
+}
+
+// ───────────────────────────── one pass for plain markup ─────────────────────────────
+
+/**
+ * Most feed HTML is a few paragraphs of text with attribute-less inline tags. For exactly that shape the
+ * sanitizer's answer is known without running it: the same tags, the text re-escaped. `sanitizeAndText`
+ * recognizes the shape in one linear scan and produces the sanitized HTML and its text together; anything
+ * else (an attribute, a tag outside this small set, a nesting the HTML parser would repair, an unusual
+ * entity or control character) goes through sanitize-html and htmlToText as before. Only tags on the
+ * sanitizer's allowlist that carry no attributes are ever emitted here, so this path cannot let more
+ * through than the allowlist; test/gather/sanitize.test.ts checks that both paths agree byte for byte.
+ */
+const FAST_VOID = new Set(['br', 'hr']);
+const P_ONLY = new Set(['p']);
+const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p']);
+/** Fast-path tags, each with the open elements that opening it would implicitly close (htmlparser2's rules). */
+const FAST_TAGS = new Map<string, ReadonlySet<string> | null>([
+  ['p', P_ONLY], ['div', P_ONLY], ['blockquote', P_ONLY], ['ul', P_ONLY], ['ol', P_ONLY], ['hr', P_ONLY],
+  ['h1', HEADINGS], ['h2', HEADINGS], ['h3', HEADINGS], ['h4', HEADINGS], ['h5', HEADINGS], ['h6', HEADINGS],
+  ['li', new Set(['li'])], ['br', null],
+  ['b', null], ['i', null], ['em', null], ['strong', null], ['u', null], ['s', null], ['small', null], ['sub', null],
+  ['sup', null], ['mark', null], ['cite', null], ['q', null], ['code', null], ['span', null], ['del', null], ['ins', null],
+  ['kbd', null], ['samp', null], ['abbr', null],
+]);
+const NAMED_FAST: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+// A tag with no attributes; an entity with its semicolon; a run of plain text. Anything else stops the scan.
+// eslint-disable-next-line no-control-regex
+const FAST_TOKEN = /<(\/?)([a-z][a-z0-9]{0,9})[ \t\n\f]*(\/?)>|&(?:([a-z]{2,4})|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));|([^<&\u0000-\u0008\u000b-\u001f\u007f-\u009f]+)/y;
+
+/** A numeric character reference that every HTML parser decodes to itself (no replacement rules apply). */
+function plainCodePoint(cp: number): boolean {
+  return cp === 9 || cp === 10 || (cp >= 0x20 && cp < 0x7f) || (cp >= 0xa0 && cp < 0xd800) || (cp >= 0xe000 && cp <= 0xfdcf) ||
+    (cp >= 0xfdf0 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff && (cp & 0xfffe) !== 0xfffe);
+}
+
+function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The one-pass answer for plain markup, or null when the markup needs the full sanitizer (exported for tests). */
+export function fastSanitizeAndText(input: string): { html: string; text: string } | null {
+  const stack: string[] = [];
+  const html: string[] = [];
+  const parts: string[] = [];
+  let run = '';
+  const flush = () => {
+    if (run === '') return;
+    html.push(escapeText(run));
+    parts.push(textRun(run, false));
+    run = '';
+  };
+  FAST_TOKEN.lastIndex = 0;
+  let pos = 0;
+  while (pos < input.length) {
+    FAST_TOKEN.lastIndex = pos;
+    const m = FAST_TOKEN.exec(input);
+    if (m === null) return null;
+    pos = FAST_TOKEN.lastIndex;
+    if (m[7] !== undefined) {
+      run += m[7];
+      continue;
+    }
+    if (m[4] !== undefined) {
+      const ch = NAMED_FAST[m[4]];
+      if (ch === undefined) return null;
+      run += ch;
+      continue;
+    }
+    if (m[5] !== undefined || m[6] !== undefined) {
+      const cp = m[5] !== undefined ? Number.parseInt(m[5], 10) : Number.parseInt(m[6]!, 16);
+      if (!plainCodePoint(cp)) return null;
+      run += String.fromCodePoint(cp);
+      continue;
+    }
+    // A tag.
+    const name = m[2]!;
+    const implied = FAST_TAGS.get(name);
+    if (implied === undefined) return null;
+    const top = stack[stack.length - 1];
+    flush();
+    if (m[1]) {
+      // A close tag must close the innermost open element; anything else is repaired by the parser.
+      if (m[3] || top !== name) return null;
+      stack.pop();
+      html.push(`</${name}>`);
+      if (BLOCK.has(name)) parts.push('\n\n');
+      continue;
+    }
+    if (m[3] && !FAST_VOID.has(name)) return null;
+    if (implied !== null && top !== undefined && implied.has(top)) return null;
+    if (FAST_VOID.has(name)) {
+      html.push(`<${name} />`);
+      if (name === 'br') parts.push('\n');
+      else parts.push('\n\n', '\n\n');
+      continue;
+    }
+    if (stack.length >= MAX_HTML_DEPTH) return null;
+    stack.push(name);
+    html.push(`<${name}>`);
+    if (BLOCK.has(name)) parts.push('\n\n');
   }
-  while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  // eslint-disable-next-line no-control-regex
-  return out.join('\n').replace(/\u0000/g, ' ').replace(/\u0001/g, '\n');
+  if (stack.length > 0) return null;
+  flush();
+  return { html: html.join(''), text: joinTextParts(parts) };
+}
+
+/**
+ * Sanitized HTML and its plain text, as `sanitizeHtml` then `htmlToText` would give them; in one pass when
+ * the markup is plain (see above).
+ */
+export function sanitizeAndText(html: string, baseUrl?: string): { html: string; text: string } {
+  const fast = fastSanitizeAndText(html);
+  if (fast !== null) return fast;
+  const safe = sanitizeHtml(html, baseUrl);
+  return { html: safe, text: htmlToText(safe) };
 }
