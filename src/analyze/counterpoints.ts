@@ -161,11 +161,6 @@ export function buildPassages(
   return out;
 }
 
-interface Vec {
-  w: Map<string, number>;
-  norm: number;
-}
-
 export interface CounterpointOptions {
   themes: ThemeConfig[];
   speakers: SpeakerConfig[];
@@ -173,75 +168,167 @@ export interface CounterpointOptions {
   threshold: number;
 }
 
+/** Cross-item candidates kept per theme × stance bucket (the strongest critiques of that theme from that side). */
+export const BUCKET_TOP_K = 12;
+
+/**
+ * Which passages each claim is scored against: every passage of the items the claim is cited from (answers
+ * usually follow the claim in the same piece), plus passages of other items that either share a distinctive
+ * word with the claim (an inverted index of rare content words) or are among the strongest critiques on one
+ * of the claim's themes from a side that opposes it (theme × stance buckets, best BUCKET_TOP_K by a cheap
+ * claim-independent strength). Comparing every claim with every passage grows with the square of the week.
+ */
 export function pairCounterpoints(
   claims: Quote[],
   claimVoices: Map<string, string>,
   passages: Passage[],
   opts: CounterpointOptions,
 ): Counterpoint[] {
-  const df = new Map<string, number>();
-  const words = passages.map((p) => contentWords(p.text));
-  for (const ws of words) for (const w of new Set(ws)) df.set(w, (df.get(w) ?? 0) + 1);
+  // Words as integer ids, vectors as parallel arrays, and the claim's words marked in a flat array: the
+  // scoring below runs for every candidate pair, so it touches no Map and builds no Set.
+  const vocab = new Map<string, number>();
+  const ids = (ws: string[]): Int32Array => {
+    const out = new Int32Array(ws.length);
+    ws.forEach((w, k) => {
+      let id = vocab.get(w);
+      if (id === undefined) vocab.set(w, (id = vocab.size));
+      out[k] = id;
+    });
+    return out;
+  };
+  const words = passages.map((p) => ids(contentWords(p.text)));
+  const dfArr: number[] = [];
+  for (const ws of words) for (const w of new Set(ws)) dfArr[w] = (dfArr[w] ?? 0) + 1;
+  const df = (w: number) => dfArr[w] ?? 0;
   const n = passages.length + 1;
-  const vec = (ws: string[]): Vec => {
-    const w = new Map<string, number>();
-    for (const x of ws) w.set(x, (w.get(x) ?? 0) + Math.log(n / (1 + (df.get(x) ?? 0))) + 0.5);
-    let s = 0;
-    for (const v of w.values()) s += v * v;
-    return { w, norm: Math.sqrt(s) || 1 };
-  };
-  /** Share of a passage's weight carried by words that are also in the claim. */
-  const covered = (p: Vec, claim: Set<string>) => {
-    let inClaim = 0;
-    let total = 0;
-    for (const [k, v] of p.w) {
-      total += v;
-      if (claim.has(k)) inClaim += v;
+  const idf = (w: number) => Math.log(n / (1 + df(w))) + 0.5;
+  interface PVec {
+    ids: Int32Array;
+    w: Float64Array;
+    norm: number;
+    total: number;
+  }
+  const pvec = (ws: Int32Array): PVec => {
+    const acc = new Map<number, number>();
+    for (const x of ws) acc.set(x, (acc.get(x) ?? 0) + idf(x));
+    const out: PVec = { ids: new Int32Array(acc.size), w: new Float64Array(acc.size), norm: 0, total: 0 };
+    let k = 0;
+    let sq = 0;
+    for (const [x, v] of acc) {
+      out.ids[k] = x;
+      out.w[k++] = v;
+      sq += v * v;
+      out.total += v;
     }
-    return total ? inClaim / total : 0;
+    out.norm = Math.sqrt(sq) || 1;
+    return out;
   };
-  const cos = (a: Vec, b: Vec) => {
-    let s = 0;
-    for (const [k, v] of a.w) s += v * (b.w.get(k) ?? 0);
-    return s / (a.norm * b.norm);
-  };
-  const speakerOf = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id) ?? null : null);
-  const passageVecs = passages.map((p) => vec([...contentWords(p.text), ...contentWords(p.context)]));
-  // Per-passage work done once, not once per claim.
+  const speakerById = new Map(opts.speakers.map((s) => [s.id, s]));
+  // Per-passage work done once, not once per claim; the costlier parts only for passages that can answer at
+  // all (words of critique, or a side in the debate).
   const passageHits = passages.map((p) => critiqueHits(p.text));
-  const contextWords = passages.map((p) => contentWords(p.context));
-  const share = (ws: string[], claim: Set<string>) => (ws.length === 0 ? 0 : ws.filter((w) => claim.has(w)).length / ws.length);
-  const passageThemes = passages.map((p) => [...opts.matcher.score(`${p.context} ${p.text}`).keys()]);
   const passageStances: Stance[] = passages.map((p) =>
-    stanceOf({ text: p.text, speakerStance: speakerOf(p.speaker)?.stance ?? null, sourceStance: null }),
+    stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null }),
   );
+  const eligible = passages.map((p, i) => p.text.length >= 25 && (passageHits[i]!.length > 0 || passageStances[i] !== 'neutral'));
+  const contextWords: (Int32Array | null)[] = passages.map((p, i) => (eligible[i] ? ids(contentWords(p.context)) : null));
+  const passageVecs: (PVec | null)[] = passages.map((_, i) => {
+    if (!eligible[i]) return null;
+    const both = new Int32Array(words[i]!.length + contextWords[i]!.length);
+    both.set(words[i]!);
+    both.set(contextWords[i]!, words[i]!.length);
+    return pvec(both);
+  });
+  const passageThemes: string[][] = passages.map((p, i) => (eligible[i] ? [...opts.matcher.score(`${p.context} ${p.text}`).keys()] : []));
+
+  // Indexes: passages by item, by rare word, and the strongest per theme × stance.
+  const byItem = new Map<string, number[]>();
+  const push = <K>(m: Map<K, number[]>, k: K, i: number) => {
+    const list = m.get(k);
+    if (list) list.push(i);
+    else m.set(k, [i]);
+  };
+  const rareCap = Math.max(8, Math.ceil(passages.length / 1000));
+  const byRareWord = new Map<number, number[]>();
+  const buckets = new Map<string, number[]>();
+  passages.forEach((p, i) => {
+    if (!eligible[i]) return;
+    push(byItem, p.itemId, i);
+    for (const w of passageVecs[i]!.ids) if (df(w) <= rareCap) push(byRareWord, w, i);
+    for (const t of passageThemes[i]!) push(buckets, `${t}\u0000${passageStances[i]}`, i);
+  });
+  const cheap = (i: number) => passageHits[i]!.length * (passages[i]!.quoted && passages[i]!.speaker === null ? 0.6 : 1);
+  for (const [k, list] of buckets) {
+    buckets.set(k, list.sort((a, b) => cheap(b) - cheap(a) || a - b).slice(0, BUCKET_TOP_K));
+  }
+  const STANCES: Stance[] = ['research', 'scaling', 'paradigm', 'neutral'];
+  const candidatesFor = (q: Quote, qWords: Int32Array): number[] => {
+    const out = new Set<number>();
+    for (const c of q.citations) for (const i of byItem.get(c.itemId) ?? []) out.add(i);
+    for (const w of qWords) for (const i of byRareWord.get(w) ?? []) out.add(i);
+    for (const t of q.themes) {
+      for (const st of STANCES) {
+        if (st === q.stance && st !== 'neutral') continue;
+        for (const i of buckets.get(`${t}\u0000${st}`) ?? []) out.add(i);
+      }
+    }
+    return [...out].sort((a, b) => a - b);
+  };
+
   const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
+  let qWeight = new Float64Array(vocab.size + 1);
   for (const q of claims) {
-    const qWords = contentWords(q.text);
-    const qSet = new Set(qWords);
-    const qv = vec(qWords);
+    const qWords = ids(contentWords(q.text));
+    if (qWeight.length < vocab.size) qWeight = new Float64Array(vocab.size * 2);
+    // The claim's vector: weights by word id (idf from the passages), zero for words not in it.
+    let qNorm = 0;
+    const qUnique: number[] = [];
+    for (const x of qWords) {
+      if (qWeight[x] === 0) qUnique.push(x);
+      qWeight[x]! += idf(x);
+    }
+    for (const x of qUnique) qNorm += qWeight[x]! * qWeight[x]!;
+    qNorm = Math.sqrt(qNorm) || 1;
+    const share = (ws: Int32Array) => {
+      if (ws.length === 0) return 0;
+      let k = 0;
+      for (const w of ws) if (qWeight[w]! > 0) k++;
+      return k / ws.length;
+    };
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
-    passages.forEach((p, i) => {
-      if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) return;
-      if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) return;
-      if (p.text.length < 25) return;
+    const cands = candidatesFor(q, qWords);
+    if (process.env.CPDEBUG) (globalThis as any).__c = ((globalThis as any).__c ?? 0) + cands.length;
+    for (const i of cands) {
+      const p = passages[i]!;
+      if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) continue;
+      if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) continue;
       const hits = passageHits[i]!;
       const pStance = passageStances[i]!;
       // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
       // "we are back to the age of research" without a single "not").
       const opposed = OPPOSED[q.stance]?.[pStance] ?? 0;
-      if (hits.length === 0 && opposed < 1) return;
+      if (hits.length === 0 && opposed < 1) continue;
       // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but".
-      if (opposed === 0 && hits.length < 3) return;
-      if (pStance === q.stance && pStance !== 'neutral') return;
-      if (share(words[i]!, qSet) >= 0.45) return;
+      if (opposed === 0 && hits.length < 3) continue;
+      if (pStance === q.stance && pStance !== 'neutral') continue;
+      if (share(words[i]!) >= 0.45) continue;
       const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
       // Cosine dilutes against a long claim (a 300-word turn); the share of the answer's lead-in and words
       // that the claim uses is fairer then ("Of the top-down belief that keeps a researcher going, X says: …").
-      const lexical = Math.max(cos(qv, passageVecs[i]!), 0.5 * covered(passageVecs[i]!, qSet));
+      const pv = passageVecs[i]!;
+      let dot = 0;
+      let inClaim = 0;
+      for (let k = 0; k < pv.ids.length; k++) {
+        const cw = qWeight[pv.ids[k]!]!;
+        if (cw > 0) {
+          dot += cw * pv.w[k]!;
+          inClaim += pv.w[k]!;
+        }
+      }
+      const lexical = Math.max(dot / (qNorm * pv.norm), 0.5 * (pv.total ? inClaim / pv.total : 0));
       const rel = sharedTheme && opposed >= 1 ? Math.max(lexical + 0.08, 0.25) : lexical;
-      if (rel <= 0.08) return;
+      if (rel <= 0.08) continue;
       const strength = Math.min(1, (hits.length + (opposed >= 1 ? 3 : 0)) / 4);
       // An unplaced (neutral) voice counts only with a strong critique.
       const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 ? 0.6 : 0.3;
@@ -255,10 +342,11 @@ export function pairCounterpoints(
       // Quoted words of someone unnamed are weaker evidence than a named speaker's or the author's own.
       const quotedPenalty = p.quoted && p.speaker === null ? 0.6 : 1;
       // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
-      const setUp = share(contextWords[i]!, qSet) >= 0.3 ? 1.3 : 1;
+      const setUp = share(contextWords[i]!) >= 0.3 ? 1.3 : 1;
       const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp;
       scored.push({ q, i, score, hits });
-    });
+    }
+    for (const x of qUnique) qWeight[x] = 0;
   }
   // Best pairs first; a passage answers one claim (the one it fits best), a claim gets one answer.
   scored.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
@@ -288,7 +376,8 @@ export function pairCounterpoints(
       reason: describe(q, p, passageStances[found.i]!, found.hits, opts),
     });
   }
-  return out.sort((a, b) => claims.findIndex((q) => q.id === a.quoteId) - claims.findIndex((q) => q.id === b.quoteId));
+  const claimOrder = new Map(claims.map((q, k) => [q.id, k]));
+  return out.sort((a, b) => claimOrder.get(a.quoteId)! - claimOrder.get(b.quoteId)!);
 }
 
 /** How squarely two stances oppose each other (1: opposite sides; 0.5: different critiques of scaling). */

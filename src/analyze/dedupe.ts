@@ -80,44 +80,111 @@ export function locateWords(quoteWords: string[], text: string, tokens: Token[] 
   return { start: tokens[best.from]!.start, end: tokens[best.to]!.end };
 }
 
+/**
+ * Pairs of candidates worth comparing, each as [i, j] with i < j, in ascending order. Only quotes that share a
+ * 4-gram can be the same words or the same passage, so this is an inverted index of grams with prefix
+ * filtering (an exact similarity join): a quote with n grams that another holds at ≥ SAME_WORDS (or shares
+ * ≥ SAME_PASSAGE of, and at least 2) misses at most `allowed` of its grams there, so the other must hold one
+ * of its `allowed + 1` rarest grams. Probing only those keeps common grams ("one of the most") from making
+ * every quote a neighbour of every other, without dropping any pair the comparison below would act on.
+ */
+function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[][]): [number, number][] {
+  const df = new Map<string, number>();
+  const postings = new Map<string, number[]>();
+  g.forEach((grs, i) => {
+    if (words[i]!.length < NGRAM) return;
+    for (const x of new Set(grs)) {
+      df.set(x, (df.get(x) ?? 0) + 1);
+      const list = postings.get(x);
+      if (list) list.push(i);
+      else postings.set(x, [i]);
+    }
+  });
+  const pairs = new Set<number>();
+  const n = cands.length;
+  const out: [number, number][] = [];
+  const add = (a: number, b: number) => {
+    const [i, j] = a < b ? [a, b] : [b, a];
+    const key = i * n + j;
+    if (pairs.has(key)) return;
+    pairs.add(key);
+    out.push([i, j]);
+  };
+  g.forEach((grs, s) => {
+    const len = grs.length;
+    if (words[s]!.length < NGRAM || len === 0) return;
+    // The most grams a partner may lack and still count (same words, or the same passage).
+    const allowed = Math.max(len - Math.ceil(SAME_WORDS * len), len - Math.max(2, Math.ceil(SAME_PASSAGE * len)));
+    const prefix = [...grs].sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, allowed + 2); // +1 against rounding at the bounds
+    for (const x of new Set(prefix)) {
+      for (const l of postings.get(x)!) {
+        // The pair is judged from the shorter quote's side; the longer one finds it when it is the shorter.
+        if (l === s || words[l]!.length < words[s]!.length || cands[l]!.itemId === cands[s]!.itemId) continue;
+        add(s, l);
+      }
+    }
+  });
+  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
 export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]): Group[] {
   const words = cands.map((c) => tokenize(c.text).map((t) => t.norm));
   const joined = words.map((w) => w.join(' '));
   const g = words.map((w) => grams(w));
   const sets = g.map((x) => new Set(x));
   const parent = cands.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const find = (i: number): number => {
+    let r = i;
+    while (parent[r] !== r) r = parent[r]!;
+    while (parent[i] !== r) {
+      const next = parent[i]!;
+      parent[i] = r;
+      i = next;
+    }
+    return r;
+  };
   const paraphrased = new Set<number>();
   const corroboratedShort = new Set<number>();
 
-  for (let i = 0; i < cands.length; i++) {
-    for (let j = i + 1; j < cands.length; j++) {
-      const a = cands[i]!;
-      const b = cands[j]!;
-      const [s, l] = words[i]!.length <= words[j]!.length ? [i, j] : [j, i];
-      const shortWords = words[s]!.length;
-      if (shortWords === 0) continue;
-      if (a.itemId === b.itemId) {
-        // The same words quoted twice in one piece are one quote with two citations.
-        if (shortWords >= NGRAM && a.fragment === b.fragment && joined[s] === joined[l]) parent[find(i)] = find(j);
-        continue;
+  // Identical wording, found by hashing rather than by comparing every pair: the same words quoted twice in
+  // one piece are one quote with two citations; short phrases ("age of research") corroborate across sources
+  // only when quoted identically, and never merge.
+  const sameWords = new Map<string, number[]>();
+  words.forEach((w, i) => {
+    if (w.length === 0) return;
+    const list = sameWords.get(joined[i]!);
+    if (list) list.push(i);
+    else sameWords.set(joined[i]!, [i]);
+  });
+  for (const list of sameWords.values()) {
+    if (list.length < 2) continue;
+    if (words[list[0]!]!.length >= NGRAM) {
+      const firstOf = new Map<string, number>();
+      for (const i of list) {
+        const k = `${cands[i]!.fragment ? 1 : 0}\u0000${cands[i]!.itemId}`;
+        const f = firstOf.get(k);
+        if (f === undefined) firstOf.set(k, i);
+        else parent[find(f)] = find(i);
       }
-      const c = containment(g[s]!, sets[l]!);
-      if (shortWords >= NGRAM && c >= SAME_WORDS) {
-        if (a.fragment === b.fragment) parent[find(i)] = find(j);
-        else if (a.sourceId !== b.sourceId) corroboratedShort.add(s); // the part is corroborated, not the whole
-      } else if (shortWords < NGRAM && joined[s] === joined[l]) {
-        // Short phrases ("age of research") corroborate only when quoted identically; they never merge.
-        if (a.sourceId !== b.sourceId) {
-          corroboratedShort.add(i);
-          corroboratedShort.add(j);
-        }
-      } else if (shortWords >= NGRAM && a.sourceId !== b.sourceId) {
-        const shared = g[s]!.filter((x) => sets[l]!.has(x)).length;
-        if (shared >= 2 && shared / g[s]!.length >= SAME_PASSAGE) {
-          paraphrased.add(i);
-          paraphrased.add(j);
-        }
+    } else {
+      const sources = new Set(list.map((i) => cands[i]!.sourceId));
+      if (sources.size > 1) for (const i of list) corroboratedShort.add(i);
+    }
+  }
+
+  for (const [i, j] of candidatePairs(cands, words, g)) {
+    const a = cands[i]!;
+    const b = cands[j]!;
+    const [s, l] = words[i]!.length <= words[j]!.length ? [i, j] : [j, i];
+    const c = containment(g[s]!, sets[l]!);
+    if (c >= SAME_WORDS) {
+      if (a.fragment === b.fragment) parent[find(i)] = find(j);
+      else if (a.sourceId !== b.sourceId) corroboratedShort.add(s); // the part is corroborated, not the whole
+    } else if (a.sourceId !== b.sourceId) {
+      const shared = g[s]!.filter((x) => sets[l]!.has(x)).length;
+      if (shared >= 2 && shared / g[s]!.length >= SAME_PASSAGE) {
+        paraphrased.add(i);
+        paraphrased.add(j);
       }
     }
   }
@@ -125,11 +192,29 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
   const groups = new Map<number, number[]>();
   for (let i = 0; i < cands.length; i++) {
     const r = find(i);
-    groups.set(r, [...(groups.get(r) ?? []), i]);
+    const list = groups.get(r);
+    if (list) list.push(i);
+    else groups.set(r, [i]);
   }
 
   const primaryTokens = primaries.map((p) => ({ ...p, tokens: tokenize(p.text) }));
   const primarySets = primaryTokens.map((p) => new Set(grams(p.tokens)));
+  // Which primaries hold a gram: a quote held at ≥ SAME_WORDS by a primary shares one of any
+  // (missing allowed + 1) of its grams with it, so only those primaries are compared.
+  const primaryPostings = new Map<string, number[]>();
+  primarySets.forEach((set, k) => {
+    for (const x of set) {
+      const list = primaryPostings.get(x);
+      if (list) list.push(k);
+      else primaryPostings.set(x, [k]);
+    }
+  });
+  const primariesHolding = (grs: string[]): number[] => {
+    const allowed = grs.length - Math.ceil(SAME_WORDS * grs.length) + 1;
+    const found = new Set<number>();
+    for (const x of grs.slice(0, allowed + 1)) for (const k of primaryPostings.get(x) ?? []) found.add(k);
+    return [...found].sort((a, b) => a - b);
+  };
   const out: Group[] = [];
   for (const members of groups.values()) {
     if (members.every((m) => cands[m]!.known)) continue;
@@ -145,15 +230,16 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     const primaryCitations: Group['primaryCitations'] = [];
     let verified = members.some((m) => cands[m]!.primary);
     if (words[main]!.length >= NGRAM) {
-      primaryTokens.forEach((p, k) => {
-        if (members.some((m) => cands[m]!.itemId === p.itemId)) return;
-        if (containment(g[main]!, primarySets[k]!) < SAME_WORDS) return;
+      for (const k of primariesHolding(g[main]!)) {
+        const p = primaryTokens[k]!;
+        if (members.some((m) => cands[m]!.itemId === p.itemId)) continue;
+        if (containment(g[main]!, primarySets[k]!) < SAME_WORDS) continue;
         const span = locateWords(words[main]!, p.text, p.tokens);
         if (span) {
           primaryCitations.push({ itemId: p.itemId, ...span });
           verified = true;
         }
-      });
+      }
     }
     const sources = new Set(members.map((m) => cands[m]!.sourceId));
     let status: VerbatimStatus = 'single-source';

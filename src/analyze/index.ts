@@ -28,6 +28,13 @@ interface Found {
   known: boolean;
 }
 
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Items sorted by what they are (id, then origin, url and text), so input order never changes the output. */
+function canonicalOrder(items: SourceItem[]): SourceItem[] {
+  return [...items].sort((a, b) => cmp(a.id, b.id) || cmp(a.origin, b.origin) || cmp(a.url ?? '', b.url ?? '') || cmp(a.text, b.text));
+}
+
 /** Stable id from the quote's words, so anchors survive whitespace and punctuation edits. */
 function quoteId(text: string): string {
   const words = tokenize(text).map((t) => t.norm).join(' ');
@@ -39,16 +46,20 @@ function quoteId(text: string): string {
  * clock. Every quote's text is the exact slice of its item's text; one that is not is dropped, never shown.
  */
 export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
-  const knownItems = (opts.known ?? []).filter((k) => !items.some((i) => i.id === k.id));
+  const currentIds = new Set(items.map((i) => i.id));
+  const knownItems = (opts.known ?? []).filter((k) => !currentIds.has(k.id));
   // Work on copies keyed by position: gather's ids are hashes of the canonical URL, so two dropped files that
-  // name the same URL share an id, and each must still keep its own quotes and offsets.
-  const originals = [...items, ...knownItems];
+  // name the same URL share an id, and each must still keep its own quotes and offsets. Positions follow a
+  // canonical order, not the order the items came in, so the same items give the same quotes however gather
+  // (whose feeds finish in any order) lists them.
+  const originals = [...canonicalOrder(items), ...canonicalOrder(knownItems)];
   const all: SourceItem[] = originals.map((it, i) => ({ ...it, id: String(i) }));
   const current = new Set(all.slice(0, items.length));
   const realId = (key: string) => originals[Number(key)]?.id ?? key;
   const index = buildSpeakerIndex(opts.speakers);
   const matcher = buildThemeMatcher(opts.themes);
   const knownLabel = (label: string) => index.resolve(label) !== null;
+  const speakerById = new Map(opts.speakers.map((sp) => [sp.id, sp]));
 
   const found: Found[] = [];
   const voicesByItem = new Map<string, PassageVoice>();
@@ -147,7 +158,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     usedIds.set(id, n + 1);
     if (n > 0) id = `${id}-${n + 1}`;
     const themes = main.themes.length > 0 ? main.themes : [...new Set(g.members.flatMap((m) => found[m]!.themes))];
-    const speakerCfg = speaker ? opts.speakers.find((s) => s.id === speaker) : undefined;
+    const speakerCfg = speaker ? speakerById.get(speaker) : undefined;
     const stance = stanceOf({ text, speakerStance: speakerCfg?.stance ?? null, sourceStance: main.item.stance });
     const q: Omit<Quote, 'score'> = {
       id,
@@ -179,14 +190,15 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     (q) =>
       q.kind !== 'fragment' &&
       tokenize(q.text).length >= 12 &&
-      (q.speaker !== null ? !opts.speakers.find((s) => s.id === q.speaker)?.interviewer : q.attribution.method === 'dash') &&
+      (q.speaker !== null ? !speakerById.get(q.speaker)?.interviewer : q.attribution.method === 'dash') &&
       !(q.speaker === null && q.attribution.method === 'label'),
   );
   // A quote inside a longer claim by the same speaker is answered through that claim.
+  const claimsByItem = groupBy(claims, (q) => q.itemId);
   const outerClaims = claims.filter(
     (q) =>
-      !claims.some(
-        (o) => o !== q && o.itemId === q.itemId && o.start <= q.start && o.end >= q.end && o.end - o.start > q.end - q.start && o.speaker === q.speaker,
+      !claimsByItem.get(q.itemId)!.some(
+        (o) => o !== q && o.start <= q.start && o.end >= q.end && o.end - o.start > q.end - q.start && o.speaker === q.speaker,
       ),
   );
   const counterpoints = pairCounterpoints(outerClaims, claimVoices, passages, {
@@ -195,8 +207,18 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     matcher,
     threshold: opts.analyze.counterpointThreshold,
   }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
+  // Key quotes by the items they cite, in score order, so each counterpoint looks only at its own item's.
+  const keyByItem = new Map<string, Quote[]>();
+  for (const q of quotes) {
+    if (q.kind === 'fragment') continue;
+    for (const itemId of new Set(q.citations.map((ct) => ct.itemId))) {
+      const list = keyByItem.get(itemId);
+      if (list) list.push(q);
+      else keyByItem.set(itemId, [q]);
+    }
+  }
   for (const c of counterpoints) {
-    const twin = quotes.find((q) => q.kind !== 'fragment' && q.citations.some((ct) => ct.itemId === c.itemId && ct.start <= c.start && ct.end >= c.end && ct.end - ct.start <= (c.end - c.start) * 1.5));
+    const twin = (keyByItem.get(c.itemId) ?? []).find((q) => q.citations.some((ct) => ct.itemId === c.itemId && ct.start <= c.start && ct.end >= c.end && ct.end - ct.start <= (c.end - c.start) * 1.5));
     if (twin) c.counterQuoteId = twin.id;
   }
 
@@ -208,6 +230,17 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   }
   for (const c of counterpoints) c.itemId = realId(c.itemId);
   return { quotes, counterpoints, tokens };
+}
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = out.get(k);
+    if (list) list.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
 }
 
 /** The `digest analyze --json` contract. */

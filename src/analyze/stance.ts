@@ -37,13 +37,20 @@ export interface StanceInput {
   sourceStance: Stance | null;
 }
 
+/** Cue patterns compiled once (stance is read for every quote and every passage). */
+const COMPILED = (Object.entries(CUES) as [Exclude<Stance, 'neutral'>, string[]][]).map(([stance, cues]) => ({
+  stance,
+  res: cues.map((cue) => {
+    const body = cue.startsWith('/') ? cue.slice(1) : cue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`(?<![a-z])${body}(?![a-z])`, 'g');
+  }),
+}));
+
 export function stanceScores(text: string): Map<Stance, number> {
   const scores = new Map<Stance, number>();
   const lower = text.toLowerCase().replace(/’/g, "'");
-  for (const [stance, cues] of Object.entries(CUES) as [Exclude<Stance, 'neutral'>, string[]][]) {
-    for (const cue of cues) {
-      const body = cue.startsWith('/') ? cue.slice(1) : cue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const re = new RegExp(`(?<![a-z])${body}(?![a-z])`, 'g');
+  for (const { stance, res } of COMPILED) {
+    for (const re of res) {
       for (const m of lower.matchAll(re)) {
         const negated =
           NEGATORS.test(lower.slice(Math.max(0, m.index! - 40), m.index!)) || NEGATORS_INSIDE.test(m[0]);
