@@ -5,7 +5,7 @@ import { fetchFeed, type FeedFetcher, type FetchResult } from './fetch.js';
 import { parseFeed } from './feeds.js';
 import { readDroppedFiles } from './files.js';
 import {
-  LedgerIndex, MIN_HASHABLE_CHARS, canonicalUrl, emptyLedger, itemIdOf, ledgerKeyOf, normalizeForHash, sha256, urlKey,
+  LedgerIndex, canonicalUrl, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, sha256, urlKey,
   type FeedState, type LedgerEntry, type SeenLedger,
 } from './ledger.js';
 
@@ -66,7 +66,8 @@ interface FeedOutcome {
   problems: Problem[];
   status: 'ok' | 'not-modified' | 'failed';
   error: string | null;
-  fetched: FetchResult | null;
+  /** The HTTP validators only: the body is dropped once parsed, so 200 feeds' text is not all held at once. */
+  fetched: Pick<FetchResult, 'etag' | 'lastModified'> | null;
 }
 
 async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: GatherConfig, fetcher: FeedFetcher, limit: <T>(fn: () => Promise<T>) => Promise<T>): Promise<FeedOutcome> {
@@ -81,12 +82,13 @@ async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: G
     // Keep the configured URL as the origin so the report names the feed the user wrote.
     return { feed, items: [], problems: [{ ...p, origin }], status: 'failed', error: `${p.code}: ${p.message}`, fetched: null };
   }
-  if (fetched.status === 'not-modified') return { feed, items: [], problems: [], status: 'not-modified', error: null, fetched };
+  const validators = { etag: fetched.etag, lastModified: fetched.lastModified };
+  if (fetched.status === 'not-modified') return { feed, items: [], problems: [], status: 'not-modified', error: null, fetched: validators };
   const parsed = await parseFeed(fetched.body, origin, { feed, baseUrl: fetched.finalUrl, maxItems: cfg.maxItemsPerFeed });
   if (parsed.fatal) {
-    return { feed, items: [], problems: parsed.problems, status: 'failed', error: `${parsed.fatal.code}: ${parsed.fatal.message}`, fetched };
+    return { feed, items: [], problems: parsed.problems, status: 'failed', error: `${parsed.fatal.code}: ${parsed.fatal.message}`, fetched: validators };
   }
-  return { feed, items: parsed.items, problems: parsed.problems, status: 'ok', error: null, fetched };
+  return { feed, items: parsed.items, problems: parsed.problems, status: 'ok', error: null, fetched: validators };
 }
 
 /** Every identity an item can be recognized by in the ledger, strongest first. */
@@ -108,16 +110,9 @@ function primaryKeyOf(item: SourceItem): string {
   return ledgerKeyOf({ url: item.url, guid: item.guid, file: item.kind === 'file' ? item.sourceId : null, title: item.title, text: item.text, contentHash: item.contentHash });
 }
 
-/** Whether an item's text is long enough for its hash to identify it; cached by hash (normalizing is costly). */
-const substantialByHash = new Map<string, boolean>();
+/** Whether an item's text is long enough for its hash to identify it (the length is remembered from hashing). */
 function isSubstantial(item: SourceItem): boolean {
-  let v = substantialByHash.get(item.contentHash);
-  if (v === undefined) {
-    v = normalizeForHash(item.text).length >= MIN_HASHABLE_CHARS;
-    if (substantialByHash.size > 100_000) substantialByHash.clear();
-    substantialByHash.set(item.contentHash, v);
-  }
-  return v;
+  return isHashable(item.text, item.contentHash);
 }
 
 /** Title + text: two feeds syndicating the same post under different links collapse on this. */

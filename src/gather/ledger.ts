@@ -51,6 +51,17 @@ const TRACKING_PARAMS = /^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshi
  * Returns null for anything that is not an http(s) URL.
  */
 export function canonicalUrl(raw: string): string | null {
+  // The same links come back many times per run (parse, duplicate check, ledger index): parse each once.
+  const hit = canonicalCache.get(raw);
+  if (hit !== undefined) return hit;
+  const out = canonicalize(raw);
+  if (canonicalCache.size >= 50_000) canonicalCache.clear();
+  canonicalCache.set(raw, out);
+  return out;
+}
+const canonicalCache = new Map<string, string | null>();
+
+function canonicalize(raw: string): string | null {
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -58,14 +69,18 @@ export function canonicalUrl(raw: string): string | null {
     return null;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  url.hash = '';
-  url.username = '';
-  url.password = '';
-  const kept = [...url.searchParams.entries()].filter(([k]) => !TRACKING_PARAMS.test(k));
-  kept.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  url.search = '';
-  for (const [k, v] of kept) url.searchParams.append(k, v);
-  if (url.pathname.length > 1) url.pathname = url.pathname.replace(/\/+$/, '');
+  // Each URL setter re-serializes the whole URL: only call the ones that change something.
+  // An empty fragment or query (a bare '#' or '?') reads as '' but is still in the URL.
+  if (url.hash !== '' || url.href.endsWith('#')) url.hash = '';
+  if (url.username !== '') url.username = '';
+  if (url.password !== '') url.password = '';
+  if (url.search !== '' || url.href.includes('?')) {
+    const kept = [...url.searchParams.entries()].filter(([k]) => !TRACKING_PARAMS.test(k));
+    kept.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+    url.search = '';
+    for (const [k, v] of kept) url.searchParams.append(k, v);
+  }
+  if (url.pathname.length > 1 && url.pathname.endsWith('/')) url.pathname = url.pathname.replace(/\/+$/, '');
   let out = url.toString();
   if (url.pathname === '/' && url.search === '') out = out.replace(/\/$/, '');
   return out;
@@ -80,16 +95,36 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * Characters that NFKC leaves alone whatever surrounds them (normalization quick-check "yes", combining
+ * class 0, never the second half of a composition): ASCII, the Latin-1 letters and the typographic quotes
+ * and dashes that most English feed text is made of. A text of only these needs no NFKC pass, which is the
+ * expensive part of hashing (test/gather/ledger.test.ts checks the set against String.normalize).
+ */
+// eslint-disable-next-line no-control-regex
+export const NFKC_STABLE = /^[\u0000-\u007f\u00c0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d]*$/;
+
 /** Text normalized for hashing: Unicode NFKC, whitespace collapsed, trimmed. */
 export function normalizeForHash(text: string): string {
-  // NFKC is the expensive part and changes nothing in pure ASCII.
-  // eslint-disable-next-line no-control-regex
-  const nfkc = /^[\u0000-\u007f]*$/.test(text) ? text : text.normalize('NFKC');
+  const nfkc = NFKC_STABLE.test(text) ? text : text.normalize('NFKC');
   return nfkc.replace(/\s+/g, ' ').trim();
 }
 
+/** The length of each hashed text once normalized, by hash: whether it is long enough to identify an item. */
+const normalizedLengthByHash = new Map<string, number>();
+
 export function contentHashOf(text: string): string {
-  return sha256(normalizeForHash(text));
+  const normalized = normalizeForHash(text);
+  const hash = sha256(normalized);
+  if (normalizedLengthByHash.size >= 100_000) normalizedLengthByHash.clear();
+  normalizedLengthByHash.set(hash, normalized.length);
+  return hash;
+}
+
+/** Whether `text` (whose contentHashOf is `hash`) is long enough for its hash to identify an item. */
+export function isHashable(text: string, hash: string): boolean {
+  const n = normalizedLengthByHash.get(hash) ?? normalizeForHash(text).length;
+  return n >= MIN_HASHABLE_CHARS;
 }
 
 /** Short texts ("Read more…") are shared by unrelated items, so their hash must not identify an item. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
-import { canonicalUrl, emptyLedger, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
+import { NFKC_STABLE, canonicalUrl, contentHashOf, emptyLedger, isHashable, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
 import { gather, markIssued, type FeedFetcher } from '../../src/gather/index.js';
 import type { Config } from '../../src/model.js';
 import { rss, testConfig } from './helpers.js';
@@ -17,8 +17,35 @@ describe('canonicalUrl', () => {
     ['  https://example.org/p  ', 'https://example.org/p'],
     ['javascript:alert(1)', null],
     ['not a url', null],
+    // A bare '#' or '?' reads as '' through URL but is still part of it (regression: the canonical form kept it).
+    ['https://example.org/p#', 'https://example.org/p'],
+    ['https://example.org/p?', 'https://example.org/p'],
+    ['https://example.org/?#', 'https://example.org'],
   ])('%s → %s', (raw, expected) => {
     expect(canonicalUrl(raw)).toBe(expected);
+  });
+});
+
+describe('normalizeForHash', () => {
+  it('skips NFKC only for texts NFKC would not change (checked over every character and pair in the set)', () => {
+    const set: string[] = [];
+    for (let c = 0; c <= 0x2100; c++) if (NFKC_STABLE.test(String.fromCharCode(c))) set.push(String.fromCharCode(c));
+    expect(set.length).toBeGreaterThan(190);
+    for (const a of set) {
+      expect(a.normalize('NFKC'), `U+${a.charCodeAt(0).toString(16)}`).toBe(a);
+      for (const b of set) if ((a + b).normalize('NFKC') !== a + b) expect.fail(`pair U+${a.charCodeAt(0).toString(16)} U+${b.charCodeAt(0).toString(16)}`);
+    }
+    // Outside the set NFKC still applies: a ligature, a non-breaking space, a combining accent.
+    expect(normalizeForHash('“ﬁne”\u00a0cafe\u0301 …')).toBe('“fine” café ...');
+  });
+
+  it('remembers the normalized length from hashing, and agrees with normalizing afresh', () => {
+    const short = '  “Read   more…”  ';
+    const long = 'x'.repeat(39) + ' \u00a0 ' + 'y';
+    expect(isHashable(short, contentHashOf(short))).toBe(false);
+    expect(isHashable(long, contentHashOf(long))).toBe(true);
+    expect(isHashable(long, 'never-hashed')).toBe(true);
+    expect(isHashable(short, 'never-hashed')).toBe(false);
   });
 });
 
