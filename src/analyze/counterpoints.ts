@@ -1,5 +1,5 @@
 import type { Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
-import { splitLines, splitSentences, tokenize, type Span } from './paragraphs.js';
+import { splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
 import { stanceOf } from './stance.js';
 import type { ThemeMatcher } from './themes.js';
 
@@ -51,16 +51,20 @@ const STOP = new Set(
   ),
 );
 
-function contentWords(text: string): string[] {
-  return tokenize(text)
-    .map((t) => t.norm.replace(/'s$/, ''))
-    .filter((w) => w.length > 2 && !STOP.has(w) && !/^\d+$/.test(w));
+function contentWords(text: string, tokens: Token[] = tokenize(text)): string[] {
+  const out: string[] = [];
+  for (const t of tokens) {
+    const w = t.norm.endsWith("'s") ? t.norm.slice(0, -2) : t.norm;
+    if (w.length > 2 && !STOP.has(w) && !ALL_DIGITS.test(w)) out.push(w);
+  }
+  return out;
 }
+const ALL_DIGITS = /^\d+$/;
 
 /** Critique words in a passage, strong ones counted twice. */
-export function critiqueHits(text: string): string[] {
+export function critiqueHits(text: string, tokens: Token[] = tokenize(text)): string[] {
   const hits: string[] = [];
-  for (const t of tokenize(text)) {
+  for (const t of tokens) {
     if (STRONG.has(t.norm) || STRONG_STEMS.some((st) => t.norm.startsWith(st))) hits.push(t.norm, t.norm);
     else if (WEAK.has(t.norm)) hits.push(t.norm);
     else if (t.norm.endsWith("n't")) hits.push("n't");
@@ -196,12 +200,14 @@ export function pairCounterpoints(
     });
     return out;
   };
-  const words = passages.map((p) => ids(contentWords(p.text)));
+  const passageTokens = passages.map((p) => tokenize(p.text));
+  const words = passages.map((p, i) => ids(contentWords(p.text, passageTokens[i])));
   const dfArr: number[] = [];
   for (const ws of words) for (const w of new Set(ws)) dfArr[w] = (dfArr[w] ?? 0) + 1;
   const df = (w: number) => dfArr[w] ?? 0;
   const n = passages.length + 1;
-  const idf = (w: number) => Math.log(n / (1 + df(w))) + 0.5;
+  const idfCache: number[] = [];
+  const idf = (w: number) => (idfCache[w] ??= Math.log(n / (1 + df(w))) + 0.5);
   interface PVec {
     ids: Int32Array;
     w: Float64Array;
@@ -226,7 +232,8 @@ export function pairCounterpoints(
   const speakerById = new Map(opts.speakers.map((s) => [s.id, s]));
   // Per-passage work done once, not once per claim; the costlier parts only for passages that can answer at
   // all (words of critique, or a side in the debate).
-  const passageHits = passages.map((p) => critiqueHits(p.text));
+  const passageHits = passages.map((p, i) => critiqueHits(p.text, passageTokens[i]));
+  passageTokens.length = 0;
   const passageStances: Stance[] = passages.map((p) =>
     stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null }),
   );
@@ -251,33 +258,49 @@ export function pairCounterpoints(
   const rareCap = Math.max(8, Math.ceil(passages.length / 1000));
   const byRareWord = new Map<number, number[]>();
   const buckets = new Map<string, number[]>();
+  const cheap = (i: number) => passageHits[i]!.length * (passages[i]!.quoted && passages[i]!.speaker === null ? 0.6 : 1);
+  /** Keep the bucket's best BUCKET_TOP_K by `cheap`, earlier passages first on ties (insertion into a short list). */
+  const offer = (k: string, i: number) => {
+    let list = buckets.get(k);
+    if (!list) buckets.set(k, (list = []));
+    const c = cheap(i);
+    if (list.length === BUCKET_TOP_K && cheap(list[list.length - 1]!) >= c) return;
+    let at = list.length;
+    while (at > 0 && cheap(list[at - 1]!) < c) at--;
+    list.splice(at, 0, i);
+    if (list.length > BUCKET_TOP_K) list.pop();
+  };
   passages.forEach((p, i) => {
     if (!eligible[i]) return;
     push(byItem, p.itemId, i);
     for (const w of passageVecs[i]!.ids) if (df(w) <= rareCap) push(byRareWord, w, i);
-    for (const t of passageThemes[i]!) push(buckets, `${t}\u0000${passageStances[i]}`, i);
+    for (const t of passageThemes[i]!) offer(`${t}\u0000${passageStances[i]}`, i);
   });
-  const cheap = (i: number) => passageHits[i]!.length * (passages[i]!.quoted && passages[i]!.speaker === null ? 0.6 : 1);
-  for (const [k, list] of buckets) {
-    buckets.set(k, list.sort((a, b) => cheap(b) - cheap(a) || a - b).slice(0, BUCKET_TOP_K));
-  }
   const STANCES: Stance[] = ['research', 'scaling', 'paradigm', 'neutral'];
-  const candidatesFor = (q: Quote, qWords: Int32Array): number[] => {
-    const out = new Set<number>();
-    for (const c of q.citations) for (const i of byItem.get(c.itemId) ?? []) out.add(i);
-    for (const w of qWords) for (const i of byRareWord.get(w) ?? []) out.add(i);
+  // Candidates are collected with a stamp per passage instead of a Set; their order does not matter, since
+  // the pairs are sorted by score (then claim id and passage index) before any is chosen.
+  const stamp = new Int32Array(passages.length).fill(-1);
+  const candidatesFor = (q: Quote, qi: number, qWords: Int32Array): number[] => {
+    const out: number[] = [];
+    const add = (i: number) => {
+      if (stamp[i] === qi) return;
+      stamp[i] = qi;
+      out.push(i);
+    };
+    for (const c of q.citations) for (const i of byItem.get(c.itemId) ?? []) add(i);
+    for (const w of qWords) for (const i of byRareWord.get(w) ?? []) add(i);
     for (const t of q.themes) {
       for (const st of STANCES) {
         if (st === q.stance && st !== 'neutral') continue;
-        for (const i of buckets.get(`${t}\u0000${st}`) ?? []) out.add(i);
+        for (const i of buckets.get(`${t}\u0000${st}`) ?? []) add(i);
       }
     }
-    return [...out].sort((a, b) => a - b);
+    return out;
   };
 
   const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
   let qWeight = new Float64Array(vocab.size + 1);
-  for (const q of claims) {
+  for (const [qi, q] of claims.entries()) {
     const qWords = ids(contentWords(q.text));
     if (qWeight.length < vocab.size) qWeight = new Float64Array(vocab.size * 2);
     // The claim's vector: weights by word id (idf from the passages), zero for words not in it.
@@ -296,9 +319,7 @@ export function pairCounterpoints(
       return k / ws.length;
     };
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
-    const cands = candidatesFor(q, qWords);
-    if (process.env.CPDEBUG) (globalThis as any).__c = ((globalThis as any).__c ?? 0) + cands.length;
-    for (const i of cands) {
+    for (const i of candidatesFor(q, qi, qWords)) {
       const p = passages[i]!;
       if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) continue;
       if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) continue;
@@ -349,11 +370,14 @@ export function pairCounterpoints(
     for (const x of qUnique) qWeight[x] = 0;
   }
   // Best pairs first; a passage answers one claim (the one it fits best), a claim gets one answer.
-  scored.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
+  // Pairs under the threshold are never shown and never take a passage, so they need no sorting.
+  const minScore = opts.threshold * SCORE_FOR_FULL_CONFIDENCE - 0.01;
+  const kept = scored.filter((f) => f.score >= minScore);
+  kept.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
   const answered = new Set<string>();
   const usedPassages = new Set<number>();
   const out: Counterpoint[] = [];
-  for (const found of scored) {
+  for (const found of kept) {
     const { q } = found;
     if (answered.has(q.id) || usedPassages.has(found.i)) continue;
     const confidence = Math.min(1, Math.round((found.score / SCORE_FOR_FULL_CONFIDENCE) * 100) / 100);

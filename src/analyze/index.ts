@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnalyzeConfig, Analysis, Citation, Quote, SourceItem, SpeakerConfig, ThemeConfig } from '../model.js';
 import { pairCounterpoints, buildPassages, type PassageVoice } from './counterpoints.js';
 import { groupQuotes, type DedupeCandidate } from './dedupe.js';
-import { splitLines, tokenize } from './paragraphs.js';
+import { countWords, splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
 import { scoreQuote } from './rank.js';
 import { UNKNOWN_PERSON, attribute, buildSpeakerIndex, type Attribution, type Mention } from './speakers.js';
@@ -93,8 +93,9 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
         .slice(Math.max(0, lineIdx - 2), lineIdx + 1)
         .map((l) => text.slice(l.start, l.end))
         .join('\n');
-      const themes = themesFor(matcher, quoteText, context);
-      const themeHits = [...matcher.score(quoteText).values()].reduce((a, b) => a + b, 0);
+      const own = matcher.score(quoteText);
+      const themes = themesFor(matcher, quoteText, context, own);
+      const themeHits = [...own.values()].reduce((a, b) => a + b, 0);
       found.push({ item, raw, attribution, themes, themeHits, known: !current.has(item) });
       if (raw.form === 'turn') {
         const lineStart = text.lastIndexOf('\n', raw.start - 1) + 1;
@@ -189,7 +190,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   const claims = quotes.filter(
     (q) =>
       q.kind !== 'fragment' &&
-      tokenize(q.text).length >= 12 &&
+      countWords(q.text) >= 12 &&
       (q.speaker !== null ? !speakerById.get(q.speaker)?.interviewer : q.attribution.method === 'dash') &&
       !(q.speaker === null && q.attribution.method === 'label'),
   );
@@ -222,7 +223,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     if (twin) c.counterQuoteId = twin.id;
   }
 
-  const tokens = items.reduce((n, it) => n + tokenize(it.text).length, 0);
+  const tokens = items.reduce((n, it) => n + countWords(it.text), 0);
   // Back to the items' own ids.
   for (const q of quotes) {
     q.itemId = realId(q.itemId);

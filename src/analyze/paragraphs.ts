@@ -111,10 +111,18 @@ export function tokenize(text: string, start = 0, end = text.length): Token[] {
 export function normalizeWord(w: string): string {
   const lower = w.toLowerCase();
   // Plain ASCII words (almost all of them) need no Unicode folding.
-  if (/^[a-z0-9.'-]+$/.test(lower)) return lower;
+  let ascii = true;
+  for (let i = 0; i < lower.length && ascii; i++) ascii = lower.charCodeAt(i) < 128;
+  if (ascii) return lower;
   return lower.replace(/’/g, "'").replace(/×/g, 'x').normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
 }
 
+const WORD = /[\p{L}\p{N}]+(?:[’'\-.×][\p{L}\p{N}]+)*×?/gu;
+
+/** The number of tokens `tokenize` would return, without building them. */
 export function countWords(text: string): number {
-  return tokenize(text).length;
+  WORD.lastIndex = 0;
+  let n = 0;
+  while (WORD.exec(text) !== null) n++;
+  return n;
 }

@@ -42,7 +42,10 @@ const COMPILED = (Object.entries(CUES) as [Exclude<Stance, 'neutral'>, string[]]
   stance,
   res: cues.map((cue) => {
     const body = cue.startsWith('/') ? cue.slice(1) : cue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return new RegExp(`(?<![a-z])${body}(?![a-z])`, 'g');
+    // A literal the text must contain for the cue to match at all: a substring test is far cheaper than a
+    // regex scan, and most texts hold few cues. (A pattern cue's literal is its leading word.)
+    const literal = cue.startsWith('/') ? (/^\/([a-z' ]+)/.exec(cue)?.[1] ?? '') : cue;
+    return { re: new RegExp(`(?<![a-z])${body}(?![a-z])`, 'g'), literal };
   }),
 }));
 
@@ -50,7 +53,8 @@ export function stanceScores(text: string): Map<Stance, number> {
   const scores = new Map<Stance, number>();
   const lower = text.toLowerCase().replace(/’/g, "'");
   for (const { stance, res } of COMPILED) {
-    for (const re of res) {
+    for (const { re, literal } of res) {
+      if (!lower.includes(literal)) continue;
       for (const m of lower.matchAll(re)) {
         const negated =
           NEGATORS.test(lower.slice(Math.max(0, m.index! - 40), m.index!)) || NEGATORS_INSIDE.test(m[0]);

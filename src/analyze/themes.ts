@@ -98,8 +98,7 @@ export function buildThemeMatcher(themes: ThemeConfig[]): ThemeMatcher {
 }
 
 /** Theme ids for a quote: its own cue hits (strongest first), else the context's strongest theme. */
-export function themesFor(matcher: ThemeMatcher, quoteText: string, context: string): string[] {
-  const own = matcher.score(quoteText);
+export function themesFor(matcher: ThemeMatcher, quoteText: string, context: string, own = matcher.score(quoteText)): string[] {
   const rank = (m: Map<string, number>) =>
     [...m.entries()].sort((a, b) => b[1] - a[1] || matcher.order.indexOf(a[0]) - matcher.order.indexOf(b[0])).map(([id]) => id);
   if (own.size > 0) {
