@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   SUBSCRIBERS_UNAVAILABLE: 'the subscription service did not return the subscriber list',
   SMTP_AUTH_FAILED: 'the SMTP server refused our credentials',
   SMTP_UNREACHABLE: 'the SMTP server could not be reached',
+  SMTP_TLS_FAILED: "the SMTP server's TLS certificate was not accepted (expired, self-signed or for another host)",
   SEND_ABORTED: 'too many sends failed, the run stopped',
   LEDGER_CORRUPT: 'a ledger file in digests/ does not parse',
   ISSUE_NOT_FOUND: 'the issue asked for does not exist',

@@ -41,6 +41,16 @@ export function parseLedger(text: string, origin: string): { records: SendRecord
   return { records, validBytes: Buffer.byteLength(complete, 'utf8') };
 }
 
+/**
+ * When a line must be on disk (fsync'd) before deliver() goes on:
+ *   commit      before the end-of-data dot that follows an "attempting" line (and before the next append
+ *               resolves): exactly once even across a power loss; each message waits ~one fsync.
+ *   background  written (write(2)) before the dot, fsync'd right after, back to back; flushed at the end of
+ *               the run. Exactly once across process crashes; a power loss may lose the last ~fsync's worth
+ *               of lines (send.ts, deliver(), says when that matters).
+ */
+export type LedgerSync = 'commit' | 'background';
+
 export class SendLedger {
   private fd: number | null = null;
   private readonly latest = new Map<string, SendRecord>();
@@ -82,14 +92,19 @@ export class SendLedger {
   private written = 0;
   private synced = 0;
   private inflight: Promise<void> | null = null;
+  private syncError: unknown = null;
+  /** 'commit' (default for direct use): append() resolves once its line is fsync'd. 'background': see open(). */
+  sync: LedgerSync = 'commit';
 
   /**
-   * Append one record; resolves once it is on disk (fsync'd). The write itself is synchronous, so lines keep
-   * their order and survive a killed process at once; the fsync (power loss) is shared by every append made
-   * while one is running (group commit): with several sends in flight, one fsync covers them all instead of
-   * each send waiting ~ms for its own, which made the ledger, not SMTP, the bottleneck.
+   * Append one record. The write is synchronous, so lines keep their order and are in the kernel the moment
+   * this returns: a killed process (SIGKILL, OOM, a cancelled job) cannot lose them. The fsync, which only
+   * adds survival of a power loss or kernel crash, is shared by every append made while one is running
+   * (group commit). With sync 'commit' the promise resolves once the line is fsync'd; with 'background' it
+   * resolves at once and fsyncs keep running back to back while lines are unsynced (flush() waits for them).
    */
   async append(rec: SendRecord): Promise<void> {
+    if (this.syncError) throw this.syncError;
     if (this.fd === null) {
       const existed = existsSync(this.file);
       this.fd = openSync(this.file, 'a');
@@ -106,28 +121,52 @@ export class SendLedger {
     writeSync(this.fd, JSON.stringify(rec) + '\n');
     this.latest.set(rec.recipient, rec);
     const want = ++this.written;
+    if (this.sync === 'background') {
+      this.startSync();
+      return;
+    }
     while (this.synced < want) {
-      if (!this.inflight) {
-        const upto = this.written;
-        const fd = this.fd;
-        this.inflight = new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve()))).then(
-          () => {
-            this.synced = Math.max(this.synced, upto);
-            this.inflight = null;
-          },
-          (err: unknown) => {
-            this.inflight = null;
-            throw err;
-          },
-        );
-      }
+      this.startSync();
       await this.inflight;
+      if (this.syncError) throw this.syncError;
     }
   }
 
-  /** Close the file; call after every append has resolved. */
+  /** Start an fsync covering every line written so far, unless one is running (it restarts itself after). */
+  private startSync(): void {
+    if (this.inflight || this.fd === null || this.synced >= this.written) return;
+    const upto = this.written;
+    const fd = this.fd;
+    this.inflight = new Promise<void>((resolve) =>
+      fsync(fd, (err) => {
+        this.inflight = null;
+        if (err) this.syncError ??= err;
+        else this.synced = Math.max(this.synced, upto);
+        resolve();
+        // Lines written meanwhile: the next fsync starts at once (their appends may be waiting on it).
+        if (!err && this.sync === 'background') this.startSync();
+      }),
+    );
+  }
+
+  /** Resolves once every line appended so far is fsync'd; throws if an fsync failed. */
+  async flush(): Promise<void> {
+    while (!this.syncError && this.synced < this.written) {
+      this.startSync();
+      await this.inflight;
+    }
+    if (this.syncError) throw this.syncError;
+  }
+
+  /** Close the file, fsyncing what is not yet (a run that stops on an error still leaves a durable ledger). */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null) {
+      try {
+        if (this.synced < this.written && !this.syncError) fsyncSync(this.fd);
+      } finally {
+        closeSync(this.fd);
+      }
+    }
     this.fd = null;
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Delivery, exactly once per recipient across crashes and reruns.
  *
- * Per recipient, the ledger (ledger.ts) gets, fsync'd, in order:
- *   attempting   written (and fsync'd) at the commit point: the body has gone out, the end-of-data dot has
- *                not (transports.ts, onCommit). A server takes a message only at that dot, so before this
+ * Per recipient, the ledger (ledger.ts) gets, in order:
+ *   attempting   written at the commit point: the body has gone out, the end-of-data dot has not
+ *                (transports.ts, onCommit). A server takes a message only at that dot, so before this
  *                point nothing can be held by the server and a failure is safely retried.
  *   sent         only after the server's 250 for the message.
  *   failed       permanent refusal (5xx), with the code. Not retried.
@@ -13,13 +13,28 @@
  *   deferred     4xx or a failure before the commit point: retried with backoff and jitter up to a small cap
  *                within the run, then left for the next run.
  *
+ * Written, or also fsync'd, before the dot? (`ledgerSync`, env DIGEST_LEDGER_SYNC; default 'background'.)
+ * What the rerun needs is the "attempting" line being in the file whenever the dot may have left. write(2)
+ * puts it in the kernel's page cache before the dot is written, and from there a dying process cannot take
+ * it back: SIGKILL, OOM, an uncaught error or a cancelled CI job all leave it for the rerun (crash.test.ts
+ * kills the process mid-run and checks exactly one copy each). An fsync before the dot adds only: the
+ * machine losing power (or its kernel crashing) in the few milliseconds between that write and the fsync
+ * that follows it in the background. That costs every message one fsync of latency (~3 ms on the CI disk
+ * measured, against ~1 ms for the whole SMTP exchange): with 5 connections it, not SMTP, set the pace.
+ * And where this runs (the digest workflow), the ledger is kept only by committing digests/sends after the
+ * run: a runner that loses power loses the whole working tree, fsync'd or not, so the strict fsync protects
+ * nothing there. On a long-lived host that must survive power loss without a duplicate, set
+ * DIGEST_LEDGER_SYNC=commit (each message then waits for its fsync before the dot). In background mode a
+ * power loss can lose at most the lines of the last fsync or two: their recipients look untried and are
+ * resent, with the same Message-ID (clients fold it).
+ *
  * Before anyone is sent, transport.verify() (an auth failure aborts the run with nobody sent). The run stops
  * when errors pass a threshold. Suppressed recipients (hashes in <ledgerDir>/suppressed.json) are skipped.
  */
 import { randomInt } from 'node:crypto';
 import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscriber } from '../model.js';
 import { DigestError } from '../errors.js';
-import { SendLedger } from './ledger.js';
+import { SendLedger, type LedgerSync } from './ledger.js';
 import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessageBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
 import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeToken } from './subscribers.js';
 import { isAuthError, type SendError, type Transport } from './transports.js';
@@ -55,6 +70,9 @@ export interface DeliverOptions {
   retry?: { maxAttempts: number; baseDelayMs: number };
   /** Stop the run after this many errors (failed + unknown + deferred attempts). Default max(10, 10% of the list). */
   maxErrors?: number;
+  /** fsync the "attempting" line before the end-of-data dot ('commit'), or write it and fsync right after
+   *  ('background'). Default: env DIGEST_LEDGER_SYNC, else 'background' (see the top of this file). */
+  ledgerSync?: LedgerSync;
 }
 
 /** The https unsubscribe URL with the recipient's token, or null when none is configured. */
@@ -119,6 +137,17 @@ async function messageFor(p: Prepared, o: { config: Config; issueId: string }, e
   return { msg: { get raw() { return Buffer.concat(parts.raw); }, data: parts.data }, messageId };
 }
 
+function ledgerSyncMode(option: LedgerSync | undefined, env: NodeJS.ProcessEnv | undefined): LedgerSync {
+  if (option) return option;
+  const v = env?.DIGEST_LEDGER_SYNC?.trim();
+  if (!v) return 'background';
+  if (v === 'commit' || v === 'background') return v;
+  throw new DigestError('CONFIG_INVALID', `DIGEST_LEDGER_SYNC is "${v}", not "commit" or "background"`, {
+    origin: 'env DIGEST_LEDGER_SYNC',
+    hint: 'commit: fsync each send ledger line before the message is committed (survives power loss); background (default): write it, fsync right after',
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Outcome = { state: 'sent' | 'failed' | 'unknown' | 'deferred'; code: number | null; error: string | null; auth: boolean };
@@ -161,6 +190,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     .filter((s) => (seen.has(s.hash) ? false : (seen.add(s.hash), true)));
   const suppressed = await readSuppressed(opts.ledgerDir);
   const ledger = opts.dryRun ? null : SendLedger.open(opts.ledgerDir, digest.id);
+  if (ledger) ledger.sync = ledgerSyncMode(opts.ledgerSync, opts.env);
   // A dry run reads the ledger without opening it for writing, so its counts match what a real run would do.
   const readOnly = opts.dryRun ? new Map(SendLedger.read(opts.ledgerDir, digest.id).map((r) => [r.recipient, r] as const)) : null;
   const prior = (hash: string) => (ledger ? ledger.last(hash) : readOnly?.get(hash));
@@ -238,9 +268,9 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
             },
           });
           if (!res.accepted) throw Object.assign(new Error(`not accepted: ${res.response}`), { responseCode: Number(/^\d{3}/.exec(res.response)?.[0] ?? 550) });
-          // Written at once (a killed process cannot lose it) but not waited on for the disk: only "attempting"
-          // must be durable before the commit point. Should power fail before this line is synced, the rerun
-          // finds "attempting" and records unknown: never a duplicate. The fsync is shared with the next lines.
+          // Written at once (a killed process cannot lose it) but never waited on for the disk, in either sync
+          // mode: only "attempting" matters before the commit point. Should power fail before this line is
+          // synced, the rerun finds "attempting" and records unknown: never a duplicate.
           pendingSync.push(record(sub.hash, messageId, 'sent', item.attempts, Number(/^\d{3}/.exec(res.response)?.[0]) || 250, null).catch((err: unknown) => {
             syncError ??= err;
           }));
@@ -293,6 +323,8 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
     await Promise.all(pendingSync);
     if (syncError) throw syncError;
+    // Durable before we report: the workflow commits this file next.
+    await ledger?.flush();
     if (abort) {
       const a = abort as DigestError;
       throw new DigestError(a.code, `${a.message} (sent ${summary.sent}, failed ${summary.failed}, unknown ${summary.unknown}, deferred ${summary.deferred}; ${todo.length - next} not tried)`, { origin: a.origin, hint: a.hint, cause: a.cause });

@@ -164,6 +164,8 @@ export interface SmtpOptions {
   connectionTimeoutMs: number;
   greetingTimeoutMs: number;
   socketTimeoutMs: number;
+  /** false: accept a TLS certificate that does not verify (overrides SMTP_URL's ?tls=insecure when set). */
+  rejectUnauthorized?: boolean;
 }
 
 const DOT_CRLF = Buffer.from('.\r\n');
@@ -174,8 +176,22 @@ class PreparedDataStream extends Transform {
   inByteCount = 0;
   outByteCount = 0;
   private lastByte = -1;
+  private corked = false;
+  constructor(private readonly socket: NodeJS.WritableStream & { cork?: () => void; uncork?: () => void }) {
+    super();
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     if (!chunk.length) return done();
+    // The message's chunks arrive in one tick: corked, they leave in one writev (one segment train) rather
+    // than one small write each, which the receiving server would also have to take one by one.
+    if (!this.corked && this.socket.cork && this.socket.uncork) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork!();
+      });
+    }
     this.inByteCount += chunk.length;
     this.outByteCount += chunk.length;
     this.lastByte = chunk[chunk.length - 1]!;
@@ -209,7 +225,7 @@ function sendPreparedData(conn: SMTPConnection): boolean {
   const c = conn as unknown as ConnInternals;
   if (typeof c._createSendStream !== 'function' || typeof c._actionSMTPStream !== 'function' || !Array.isArray(c._responseActions)) return false;
   c._createSendStream = function (this: ConnInternals, callback) {
-    const stream = new PreparedDataStream();
+    const stream = new PreparedDataStream(this._socket!);
     this._responseActions!.push((str) => this._actionSMTPStream!(str, callback));
     this._currentDataStream = stream;
     // The socket of the moment (after STARTTLS, the TLS one), left open for the next message.
@@ -228,7 +244,9 @@ interface PooledConn {
 }
 
 /** SMTP settings from SMTP_URL: smtp://user:pass@host:port (STARTTLS when offered), smtps:// (implicit TLS);
- *  query: ignoreTLS=true, requireTLS=true, rejectUnauthorized=false (test servers with self-signed certs). */
+ *  query: ignoreTLS=true, requireTLS=true, tls=insecure or rejectUnauthorized=false (accept a certificate that
+ *  does not verify: test servers with self-signed or expired certificates; the env equivalent is
+ *  SMTP_TLS_REJECT_UNAUTHORIZED=0). */
 export function smtpSettings(url: string): { host: string; port: number; secure: boolean; auth: { user: string; pass: string } | null; ignoreTLS: boolean; requireTLS: boolean; rejectUnauthorized: boolean } {
   let u: URL;
   try {
@@ -248,8 +266,21 @@ export function smtpSettings(url: string): { host: string; port: number; secure:
     auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : null,
     ignoreTLS: q.get('ignoreTLS') === 'true',
     requireTLS: q.get('requireTLS') === 'true',
-    rejectUnauthorized: q.get('rejectUnauthorized') !== 'false',
+    rejectUnauthorized: q.get('rejectUnauthorized') !== 'false' && q.get('tls') !== 'insecure',
   };
+}
+
+/** OpenSSL's verdicts on a certificate (Node's err.code), which nodemailer keeps as `originalCode`. */
+const CERT_ERRORS = new Set([
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'INVALID_CA',
+]);
+
+/** The TLS certificate was refused (STARTTLS or smtps), as opposed to a network or protocol failure. */
+export function isCertificateError(err: unknown): boolean {
+  const e = err as { code?: unknown; originalCode?: unknown };
+  return CERT_ERRORS.has(String(e?.originalCode ?? '')) || CERT_ERRORS.has(String(e?.code ?? ''));
 }
 
 export function isAuthError(err: unknown): boolean {
@@ -287,7 +318,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         connectionTimeout: o.connectionTimeoutMs,
         greetingTimeout: o.greetingTimeoutMs,
         socketTimeout: o.socketTimeoutMs,
-        tls: { rejectUnauthorized: s.rejectUnauthorized },
+        tls: { rejectUnauthorized: o.rejectUnauthorized ?? s.rejectUnauthorized },
       });
       const pc: PooledConn = { conn, messages: 0, dead: false, prepared: sendPreparedData(conn) };
       let settled = false;
@@ -429,6 +460,14 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
             cause: err,
           });
         }
+        if (isCertificateError(err)) {
+          const code = String((err as { originalCode?: unknown }).originalCode ?? (err as SendError).code);
+          throw new DigestError('SMTP_TLS_FAILED', `the SMTP server's TLS certificate was refused: ${(err as Error).message} (${code})`, {
+            origin,
+            hint: `${s.secure ? 'smtps://' : 'STARTTLS on smtp://'}: fix the server's certificate; for a test server you trust, accept it with ?tls=insecure on SMTP_URL or SMTP_TLS_REJECT_UNAUTHORIZED=0 (or ?ignoreTLS=true to send in the clear); nobody was sent anything`,
+            cause: err,
+          });
+        }
         throw new DigestError('SMTP_UNREACHABLE', `cannot connect to the SMTP server: ${(err as Error).message}`, {
           origin,
           hint: 'check host and port in SMTP_URL and that the server is up; nobody was sent anything',
@@ -452,14 +491,18 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
 
 /**
  * SMTP_URL set → smtp; DIGEST_TRANSPORT=json → in-memory sink; otherwise the outbox (.eml files).
- * SMTP_POOL_SIZE and SMTP_TIMEOUT_MS tune the pool.
+ * SMTP_POOL_SIZE and SMTP_TIMEOUT_MS tune the pool; SMTP_TLS_REJECT_UNAUTHORIZED=0 accepts a certificate that
+ * does not verify (like ?tls=insecure).
  */
 export function createTransport(env: NodeJS.ProcessEnv, opts: { outboxDir: string; rateLimitPerSecond: number }): Transport {
   if (env.SMTP_URL && env.SMTP_URL.trim()) {
     const pool = Number(env.SMTP_POOL_SIZE);
     const timeout = Number(env.SMTP_TIMEOUT_MS);
+    // Node's own NODE_TLS_REJECT_UNAUTHORIZED convention, scoped to this connection only.
+    const insecure = env.SMTP_TLS_REJECT_UNAUTHORIZED?.trim() === '0';
     return createSmtpTransport(env.SMTP_URL.trim(), {
       rateLimitPerSecond: opts.rateLimitPerSecond,
+      ...(insecure ? { rejectUnauthorized: false } : {}),
       ...(Number.isInteger(pool) && pool > 0 ? { maxConnections: pool } : {}),
       ...(Number.isFinite(timeout) && timeout > 0 ? { socketTimeoutMs: timeout } : {}),
     });

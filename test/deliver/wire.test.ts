@@ -1,0 +1,143 @@
+/**
+ * The fast path's bytes: what the smtp transport puts on the wire without nodemailer's escaping must be what
+ * nodemailer would have sent (CRLF, leading dots doubled), the per-recipient QP values must match
+ * nodemailer's encoder, and a server whose certificate does not verify gives SMTP_TLS_FAILED with a way out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import * as qp from 'nodemailer/lib/qp';
+import { buildMessageTemplate, qpEncodeValue, spliceMessage, spliceMessageBytes } from '../../src/deliver/headers.js';
+import { createSmtpTransport, createTransport, dataBytes, smtpSettings } from '../../src/deliver/transports.js';
+import { deliver } from '../../src/deliver/send.js';
+import { SendLedger } from '../../src/deliver/ledger.js';
+import { parseSubscribers } from '../../src/deliver/subscribers.js';
+import { renderEmail } from '../../src/render/email.js';
+import type { RenderedEmail } from '../../src/model.js';
+import { loadDigest, startSink, testConfig, type Sink } from './smtp-sink.js';
+
+const config = testConfig();
+const digest = loadDigest('realistic');
+let rendered: RenderedEmail;
+let sink: Sink;
+let dir: string;
+beforeAll(async () => {
+  rendered = await renderEmail(digest, config, { webUrl: 'https://example.github.io/issues/x/', archiveUrl: 'https://example.github.io/' });
+  sink = await startSink();
+  dir = mkdtempSync(path.join(tmpdir(), 'dd-wire-'));
+});
+afterAll(async () => {
+  await sink.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** nodemailer's DataStream rules, written plainly: the reference the fast path must equal. */
+const reference = (raw: string) => raw.replace(/\r\n|\r|\n/g, '\r\n').replace(/(^|\n)\./g, '$1..');
+
+describe('DATA bytes', () => {
+  it('dataBytes doubles leading dots and makes bare CR/LF CRLF; leaves a clean message as is (same buffer)', () => {
+    for (const raw of ['.a\r\nb\r\n.c\r\n..d\r\n', 'x\ny\r.z\r\n', 'no dots\r\n.\r\n', 'a.b\r\n']) {
+      expect(dataBytes(raw).toString('latin1')).toBe(reference(raw));
+    }
+    const clean = Buffer.from('Subject: x\r\n\r\nbody. with dots.\r\n', 'latin1');
+    expect(dataBytes(clean)).toBe(clean);
+  });
+
+  it('spliced chunks: raw is spliceMessage byte for byte, data is its escaped form, also with dots in the spliced values', async () => {
+    // A body whose lines start with dots, and a long unsubscribe URL whose QP wrap puts a dot at a line start.
+    const dotty: RenderedEmail = { ...rendered, text: `.starts with a dot\n${rendered.text}\n.\n..two\n`, html: rendered.html.replace('<body', '<body>\n.dot line\n<div') };
+    const tpl = await buildMessageTemplate(dotty, { from: config.email.from, replyTo: null, listId: config.email.listId, listName: 'List', date: new Date('2026-11-30T07:00:00Z') });
+    for (const pad of [0, 1, 2, 30, 59, 60, 61, 74, 75]) {
+      const url = `https://s.example.org/u?token=${'a'.repeat(pad)}${'.'.repeat(80)}`;
+      const parts = { to: 'r@example.com', messageId: '<x.1@example.org>', unsubscribeHttps: url, unsubscribeMailto: null, bodyUnsubscribeUrl: url };
+      const { raw, data } = spliceMessageBytes(tpl, parts);
+      const plain = spliceMessage(tpl, dotty, parts);
+      expect(Buffer.concat(raw).toString('latin1')).toBe(plain);
+      expect(Buffer.concat(data).toString('latin1')).toBe(reference(plain));
+    }
+  });
+
+  it('qpEncodeValue is nodemailer qp.encode for URLs, HTML-escaped URLs, spaces, "=" and non-ASCII', () => {
+    for (const v of ['https://s.example.org/u?token=abc_-.~', 'https://x.org/?a=1&amp;b=2', 'mailto:u@example.org?subject=unsubscribe', 'a b', 'trailing ', 'tab\tx\t', 'é=ü', '', '=3D']) {
+      expect(qpEncodeValue(v), v).toBe(qp.encode(v));
+    }
+  });
+
+  it('over SMTP the server receives exactly the spliced message, dots and all', async () => {
+    sink.reset();
+    const dotty: RenderedEmail = { ...rendered, text: `.a dot\n${rendered.text}` };
+    const subs = parseSubscribers('dots@example.com', 't', config.email.listId).subscribers;
+    const transport = createSmtpTransport(sink.url(), { maxConnections: 1 });
+    const outbox = createTransport({}, { outboxDir: path.join(dir, 'outbox'), rateLimitPerSecond: 0 });
+    try {
+      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport, ledgerDir: path.join(dir, 'smtp'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
+      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport: outbox, ledgerDir: path.join(dir, 'ob'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
+    } finally {
+      await transport.close();
+    }
+    expect(sink.messages).toHaveLength(1);
+    const file = path.join(dir, 'outbox', `${digest.id}.${subs[0]!.hash.slice(0, 32)}.eml`);
+    // smtp-server undoes the dot-stuffing: what it holds is the outbox file byte for byte.
+    expect(sink.messages[0]!.raw).toBe(readFileSync(file, 'latin1'));
+    expect(sink.messages[0]!.raw).toMatch(/\r\n\.a dot/);
+  });
+});
+
+describe('ledger sync modes', () => {
+  it('commit and background both record every send; a bad DIGEST_LEDGER_SYNC is a configuration error', async () => {
+    for (const mode of ['commit', 'background'] as const) {
+      sink.reset();
+      const subs = parseSubscribers(Array.from({ length: 6 }, (_, i) => `${mode}${i}@example.com`).join('\n'), 't', config.email.listId).subscribers;
+      const transport = createSmtpTransport(sink.url(), { maxConnections: 2 });
+      const ledgerDir = path.join(dir, `sync-${mode}`);
+      try {
+        const s = await deliver({ digest, rendered, config, subscribers: subs, transport, ledgerDir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: mode } });
+        expect(s.sent).toBe(6);
+      } finally {
+        await transport.close();
+      }
+      const states = SendLedger.read(ledgerDir, digest.id).map((r) => r.state);
+      expect(states.filter((x) => x === 'attempting')).toHaveLength(6);
+      expect(states.filter((x) => x === 'sent')).toHaveLength(6);
+    }
+    const transport = createSmtpTransport(sink.url());
+    await expect(deliver({ digest, rendered, config, subscribers: [], transport, ledgerDir: dir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: 'sometimes' } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await transport.close();
+  });
+});
+
+describe('STARTTLS with a certificate that does not verify', () => {
+  let server: SMTPServer;
+  let port = 0;
+  let received = 0;
+  beforeAll(async () => {
+    // smtp-server's bundled certificate has expired: exactly the case to report clearly.
+    server = new SMTPServer({ authOptional: true, logger: false, disableReverseLookup: true, onData(stream, _s, cb) { stream.resume(); stream.on('end', () => { received++; cb(); }); } });
+    server.on('error', () => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('verify() is SMTP_TLS_FAILED naming the certificate problem, with a hint; ?tls=insecure and SMTP_TLS_REJECT_UNAUTHORIZED=0 accept it', async () => {
+    const strict = createSmtpTransport(`smtp://127.0.0.1:${port}`);
+    const err = await strict.verify().then(() => null, (e: unknown) => e);
+    await strict.close();
+    expect(err).toMatchObject({ code: 'SMTP_TLS_FAILED' });
+    expect(String((err as Error).message)).toMatch(/certificate/i);
+    expect(String((err as { hint: string }).hint)).toMatch(/tls=insecure/);
+    expect(String((err as { hint: string }).hint)).toMatch(/SMTP_TLS_REJECT_UNAUTHORIZED=0/);
+
+    expect(smtpSettings(`smtp://127.0.0.1:${port}/?tls=insecure`).rejectUnauthorized).toBe(false);
+    for (const t of [createSmtpTransport(`smtp://127.0.0.1:${port}/?tls=insecure`), createTransport({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TLS_REJECT_UNAUTHORIZED: '0' }, { outboxDir: dir, rateLimitPerSecond: 0 })]) {
+      await t.verify();
+      const res = await t.send({ raw: 'Subject: tls\r\n\r\nover TLS\r\n', from: 'digest@example.org', to: 'r@example.com', messageId: '<tls.1@example.org>' });
+      expect(res.accepted).toBe(true);
+      await t.close();
+    }
+    expect(received).toBe(2);
+  });
+});
