@@ -270,10 +270,14 @@ export function pairCounterpoints(
     list.splice(at, 0, i);
     if (list.length > BUCKET_TOP_K) list.pop();
   };
+  // Rarity counted over what the index holds (sentence and lead-in): words only ever in lead-ins ("said")
+  // would otherwise look rare while every passage has them.
+  const vecDf = new Int32Array(vocab.size);
+  for (const v of passageVecs) if (v) for (const w of v.ids) vecDf[w]!++;
   passages.forEach((p, i) => {
     if (!eligible[i]) return;
     push(byItem, p.itemId, i);
-    for (const w of passageVecs[i]!.ids) if (df(w) <= rareCap) push(byRareWord, w, i);
+    for (const w of passageVecs[i]!.ids) if (vecDf[w]! <= rareCap) push(byRareWord, w, i);
     for (const t of passageThemes[i]!) offer(`${t}\u0000${passageStances[i]}`, i);
   });
   const STANCES: Stance[] = ['research', 'scaling', 'paradigm', 'neutral'];
@@ -299,6 +303,8 @@ export function pairCounterpoints(
   };
 
   const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
+  // Below this a pair cannot reach the threshold, even rounded up.
+  const minScore = opts.threshold * SCORE_FOR_FULL_CONFIDENCE - 0.01;
   let qWeight = new Float64Array(vocab.size + 1);
   for (const [qi, q] of claims.entries()) {
     const qWords = ids(contentWords(q.text));
@@ -365,14 +371,13 @@ export function pairCounterpoints(
       // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
       const setUp = share(contextWords[i]!) >= 0.3 ? 1.3 : 1;
       const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp;
-      scored.push({ q, i, score, hits });
+      // Pairs under the threshold are never shown and never take a passage.
+      if (score >= minScore) scored.push({ q, i, score, hits });
     }
     for (const x of qUnique) qWeight[x] = 0;
   }
   // Best pairs first; a passage answers one claim (the one it fits best), a claim gets one answer.
-  // Pairs under the threshold are never shown and never take a passage, so they need no sorting.
-  const minScore = opts.threshold * SCORE_FOR_FULL_CONFIDENCE - 0.01;
-  const kept = scored.filter((f) => f.score >= minScore);
+  const kept = scored;
   kept.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
   const answered = new Set<string>();
   const usedPassages = new Set<number>();
