@@ -182,6 +182,9 @@ const SKIP = new Set(['script', 'style', 'noscript', 'template', 'title', 'head'
 
 /** The transform htmlToText applies to one text run between two tags (entities already decoded). */
 function textRun(text: string, inPre: boolean): string {
+  // Most runs have no newline or control character: nothing to do (each replace below is a full scan).
+  // eslint-disable-next-line no-control-regex
+  if (!inPre && !/[\u0000-\u0002\r\n]/.test(text)) return text;
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
   if (inPre) return clean.replace(/ /g, '\u0000').replace(/\n/g, '\u0001');
@@ -190,22 +193,25 @@ function textRun(text: string, inPre: boolean): string {
   return clean.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n');
 }
 
+/** Runs of spaces and tabs (not newlines) other than a lone space, which would be replaced by itself. */
+const SPACE_RUN = / [ \t\f\v\r\u00a0]+|[\t\f\v\r\u00a0][ \t\f\v\r\u00a0]*/g;
+
 /** The pieces htmlToText collected, as the final text: spaces collapsed, one blank line between blocks. */
 function joinTextParts(parts: string[]): string {
-  const joined = parts.join('');
-  const lines = joined
-    .replace(/[ \t\f\v\r\u00a0]+/g, ' ')
-    .split('\n')
-    .map((l) => l.trim());
-  // Collapse runs of blank lines to one blank line.
+  const joined = parts.join('').replace(SPACE_RUN, ' ');
+  // Trim each line; collapse runs of blank lines to one blank line; none at the start or the end.
   const out: string[] = [];
-  for (const line of lines) {
-    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
-    out.push(line);
+  for (let start = 0; ; ) {
+    const nl = joined.indexOf('\n', start);
+    const line = (nl === -1 ? joined.slice(start) : joined.slice(start, nl)).trim();
+    if (line !== '' || (out.length > 0 && out[out.length - 1] !== '')) out.push(line);
+    if (nl === -1) break;
+    start = nl + 1;
   }
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  const text = out.join('\n');
   // eslint-disable-next-line no-control-regex
-  return out.join('\n').replace(/\u0000/g, ' ').replace(/\u0001/g, '\n');
+  return /[\u0000\u0001]/.test(text) ? text.replace(/\u0000/g, ' ').replace(/\u0001/g, '\n') : text;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { Parser } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { fastSanitizeAndText, htmlToText, sanitizeAndText, sanitizeHtml } from '../../src/gather/sanitize.js';
 
@@ -85,6 +86,42 @@ function plainCase(r: () => number, depth = 0): string {
   }
   return s;
 }
+
+/** htmlToText's text assembly as first written (split, trim, filter): the faster one must match it. */
+function referenceText(html: string): string {
+  const parts: string[] = [];
+  let pre = 0;
+  let skip = 0;
+  const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'title', 'head', 'svg', 'math', 'iframe', 'object', 'textarea', 'select']);
+  const BLOCKS = new Set(['p', 'div', 'section', 'article', 'header', 'footer', 'aside', 'nav', 'main', 'blockquote', 'pre', 'figure', 'figcaption', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'tr', 'hr', 'caption', 'address']);
+  const p = new Parser({
+    onopentag(n) { if (SKIPPED.has(n)) skip++; if (n === 'pre') pre++; if (n === 'br') parts.push('\n'); else if (BLOCKS.has(n)) parts.push('\n\n'); },
+    ontext(t) {
+      if (skip > 0) return;
+      // eslint-disable-next-line no-control-regex
+      const c = t.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
+      parts.push(pre > 0 ? c.replace(/ /g, '\u0000').replace(/\n/g, '\u0001') : c.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n'));
+    },
+    onclosetag(n) { if (SKIPPED.has(n)) skip = Math.max(0, skip - 1); if (n === 'pre') pre = Math.max(0, pre - 1); if (BLOCKS.has(n)) parts.push('\n\n'); },
+  }, { decodeEntities: true, lowerCaseTags: true });
+  p.write(html);
+  p.end();
+  const lines = parts.join('').replace(/[ \t\f\v\r\u00a0]+/g, ' ').split('\n').map((l) => l.trim());
+  const out: string[] = [];
+  for (const l of lines) if (!(l === '' && (out.length === 0 || out[out.length - 1] === ''))) out.push(l);
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out.join('\n').replace(/\u0000/g, ' ').replace(/\u0001/g, '\n');
+}
+
+describe('htmlToText matches its straightforward reference', () => {
+  it('over fuzzed fragments and the seeds', () => {
+    const r = rng(77);
+    for (let i = 0; i < 3000; i++) {
+      const s = i % 2 === 0 ? fuzzCase(r) + '<pre> a \n  b\r\n</pre>\u00a0 \t\n \n' : plainCase(r);
+      expect(htmlToText(s), JSON.stringify(s)).toBe(referenceText(s));
+    }
+  });
+});
 
 describe('sanitizeAndText: the one-pass path agrees with sanitize-html + htmlToText', () => {
   it('takes the fast path for plain paragraphs (so the comparisons below exercise it)', () => {

@@ -39,6 +39,16 @@ describe('normalizeForHash', () => {
     expect(normalizeForHash('“ﬁne”\u00a0cafe\u0301 …')).toBe('“fine” café ...');
   });
 
+  it('collapses whitespace exactly as /\\s+/g → " " would (the faster pattern skips lone spaces)', () => {
+    const pieces = [' ', '  ', '\t', '\n', ' \n ', '\r\n', '\u00a0', '\u2003', '\u2028', '\ufeff', 'a', 'bc', '“'];
+    let seed = 3;
+    for (let i = 0; i < 5000; i++) {
+      let s = '';
+      for (let k = 0; k < 8; k++) s += pieces[(seed = (seed * 1103515245 + 12345) >>> 0) % pieces.length]!;
+      expect(normalizeForHash(s), JSON.stringify(s)).toBe(s.normalize('NFKC').replace(/\s+/g, ' ').trim());
+    }
+  });
+
   it('remembers the normalized length from hashing, and agrees with normalizing afresh', () => {
     const short = '  “Read   more…”  ';
     const long = 'x'.repeat(39) + ' \u00a0 ' + 'y';
