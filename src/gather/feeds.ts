@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import RssParser from 'rss-parser';
 import { Parser as HtmlParser } from 'htmlparser2';
 import type { FeedConfig, Problem, SourceItem, Stance } from '../model.js';
@@ -54,6 +55,8 @@ function outsideCdata(xml: string, fn: (chunk: string) => string): string {
 
 /** True when the document declares entities (billion laughs, external entities): we never expand those. */
 export function declaresEntities(xml: string): boolean {
+  // Splitting out CDATA sections costs a copy of the document: only when a declaration appears at all.
+  if (!/<!ENTITY/i.test(xml)) return false;
   let found = false;
   outsideCdata(xml, (chunk) => {
     if (/<!ENTITY/i.test(chunk)) found = true;
@@ -62,11 +65,15 @@ export function declaresEntities(xml: string): boolean {
   return found;
 }
 
+/** A named entity other than XML's five: only then is there anything for replaceHtmlEntities to do. */
+const NON_XML_ENTITY = /&(?!(?:lt|gt|amp|quot|apos);)[A-Za-z][A-Za-z0-9]{1,31};/;
+
 /**
  * Many real feeds use HTML entities (&nbsp; &mdash;) that XML does not define, which a strict XML parser
  * rejects. Replace the ones HTML knows by numeric references; leave unknown ones for the parser to report.
  */
 function replaceHtmlEntities(xml: string): string {
+  if (!NON_XML_ENTITY.test(xml)) return xml;
   return outsideCdata(xml, (chunk) =>
     chunk.replace(/&([A-Za-z][A-Za-z0-9]{1,31});/g, (m, name: string) => {
       if (XML_PREDEFINED.has(name)) return m;
@@ -149,6 +156,20 @@ interface RawExtra {
 
 type AnyRecord = Record<string, unknown>;
 
+/** rss-parser's own helper that turns a content node into a string (text, or XML rebuilt from child nodes). */
+const { getContent } = createRequire(import.meta.url)('rss-parser/lib/utils.js') as { getContent: (node: unknown) => unknown };
+
+/** rss-parser's item fields without `includeSnippet`: it strips and decodes every body for a snippet we never read. */
+const strippedFields = new WeakMap<object, unknown>();
+function withoutSnippets(fields: unknown): unknown {
+  if (!Array.isArray(fields)) return fields;
+  const hit = strippedFields.get(fields);
+  if (hit !== undefined) return hit;
+  const out = fields.map((f: unknown) => (Array.isArray(f) && f.length > 2 && (f[2] as { includeSnippet?: boolean } | undefined)?.includeSnippet ? [f[0], f[1]] : f));
+  strippedFields.set(fields, out);
+  return out;
+}
+
 /** A parser whose Atom entries no longer reject the whole feed on a bad date, and which keeps xml:base. */
 function makeParser(extras: WeakMap<object, RawExtra>, feedInfo: { base: string | null }): RssParser {
   const parser = new RssParser({ xml2js: { strict: true }, defaultRSS: 2 });
@@ -160,13 +181,18 @@ function makeParser(extras: WeakMap<object, RawExtra>, feedInfo: { base: string 
   p.parseItemAtom = (entry: unknown) => {
     const e = entry as AnyRecord;
     const raw = text(e.published) ?? text(e.updated);
-    const { published: _p, updated: _u, ...rest } = e;
+    // content is set here rather than by rss-parser, which would also make an unused snippet of it.
+    const { published: _p, updated: _u, content, ...rest } = e;
     const item = origAtomItem(rest) as AnyRecord;
+    if (Array.isArray(content) && content.length) item.content = getContent(content[0]);
     extras.set(item, { date: raw, base: attr(e, 'xml:base') });
     return item;
   };
   p.parseItemRss = (xmlItem: unknown, fields: unknown) => {
-    const item = origRssItem(xmlItem, fields) as AnyRecord;
+    // As for Atom: description becomes content here, without rss-parser's snippet.
+    const { description, ...rest } = xmlItem as AnyRecord;
+    const item = origRssItem(rest, withoutSnippets(fields)) as AnyRecord;
+    if (description) item.content = getContent((description as unknown[])[0]);
     extras.set(item, { date: text(item.pubDate) ?? text(item.date), base: attr(xmlItem, 'xml:base') });
     return item;
   };
