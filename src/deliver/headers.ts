@@ -142,9 +142,9 @@ const HEX = '0123456789ABCDEF';
 
 /**
  * Quoted-printable encoding of one short spliced value, byte for byte what nodemailer's qp.encode gives for
- * it (test/deliver/headers.test.ts compares them), minus its cost: qp.encode allocates three times the input
- * and, once it has encoded the 100 KB template, ran at ~0.5 ms per call here, the largest per-recipient cost
- * of delivery. Values are URLs (safeUrl: ASCII, no controls), so the fast path is a test.
+ * it (test/deliver/wire.test.ts compares them), minus its cost: in deliver(), after encoding the 100 KB
+ * template, qp.encode was the largest per-recipient cost in the profile (~0.5 ms per recipient; V8 kept
+ * deoptimizing it, --trace-deopt). Values are URLs (safeUrl: ASCII, no controls), so the usual path is a test.
  */
 export function qpEncodeValue(s: string): string {
   if (/^[\x21-\x3c\x3e-\x7e]*$/.test(s)) return s;

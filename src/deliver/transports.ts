@@ -13,7 +13,7 @@
  * reads the message stream ahead into buffers, but with SMTPConnection the raw stream is piped only after the
  * server's 354, so we can send the whole body, call `onCommit`, and only then end the stream (the dot).
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -171,66 +171,104 @@ export interface SmtpOptions {
 const DOT_CRLF = Buffer.from('.\r\n');
 const CRLF_DOT_CRLF = Buffer.from('\r\n.\r\n');
 
-/** The DATA stream for bytes already in DATA form (dataBytes()): passed through, then the end-of-data dot. */
-class PreparedDataStream extends Transform {
-  inByteCount = 0;
-  outByteCount = 0;
-  private lastByte = -1;
-  private corked = false;
-  constructor(private readonly socket: NodeJS.WritableStream & { cork?: () => void; uncork?: () => void }) {
-    super();
+type Corkable = NodeJS.WritableStream & { cork(): void; uncork(): void; destroyed?: boolean };
+
+/**
+ * The body of one message for a connection that takes DATA bytes as they are (sendPreparedData): what
+ * nodemailer's send() sees as the message stream (it calls on/removeListener/destroy and pipe), without a
+ * stream. pipe() writes the chunks to the socket in one corked writev, waits for the commit hook, and only
+ * then writes the end-of-data dot; a hook that fails is reported as the stream's error (nodemailer then fails
+ * the send, we drop the connection, and the server discards the message it never saw end).
+ */
+class PreparedBody {
+  private readonly errorListeners = new Set<(err: Error) => void>();
+  private destroyed = false;
+  constructor(private readonly chunks: readonly Buffer[], private readonly onCommit?: () => void | Promise<void>) {}
+  on(event: string, fn: (err: Error) => void): this {
+    if (event === 'error') this.errorListeners.add(fn);
+    return this;
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!chunk.length) return done();
-    // The message's chunks arrive in one tick: corked, they leave in one writev (one segment train) rather
-    // than one small write each, which the receiving server would also have to take one by one.
-    if (!this.corked && this.socket.cork && this.socket.uncork) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork!();
-      });
+  removeListener(event: string, fn: (err: Error) => void): this {
+    if (event === 'error') this.errorListeners.delete(fn);
+    return this;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  pipe(sink: PreparedDataSink): void {
+    const socket = sink.socket;
+    let bytes = 0;
+    socket.cork();
+    for (const c of this.chunks) {
+      socket.write(c);
+      bytes += c.length;
     }
-    this.inByteCount += chunk.length;
-    this.outByteCount += chunk.length;
-    this.lastByte = chunk[chunk.length - 1]!;
-    done(null, chunk);
+    socket.uncork();
+    const last = this.chunks.length ? this.chunks[this.chunks.length - 1]! : null;
+    const end = last && last.length && last[last.length - 1] === 0x0a ? DOT_CRLF : CRLF_DOT_CRLF;
+    Promise.resolve()
+      .then(() => this.onCommit?.())
+      .then(
+        () => {
+          // Closed meanwhile (timeout, error): no dot, the server must not take the message.
+          if (this.destroyed || sink.closed || socket.destroyed) return;
+          sink.outByteCount = bytes + end.length;
+          sink.done();
+          socket.write(end);
+        },
+        (err: unknown) => {
+          sink.done();
+          const e = err instanceof Error ? err : new Error(String(err));
+          for (const fn of [...this.errorListeners]) fn(e);
+        },
+      );
   }
-  override _flush(done: TransformCallback): void {
-    const end = this.lastByte === 0x0a ? DOT_CRLF : CRLF_DOT_CRLF;
-    this.outByteCount += end.length;
-    done(null, end);
+}
+
+/** What nodemailer holds as its DATA stream while a PreparedBody is sent: the socket, and no-op stream calls. */
+class PreparedDataSink {
+  outByteCount = 0;
+  inByteCount = 0;
+  closed = false;
+  constructor(readonly socket: Corkable, private readonly release: (sink: PreparedDataSink) => void) {}
+  unpipe(): this {
+    this.closed = true;
+    return this;
+  }
+  done(): void {
+    this.release(this);
   }
 }
 
 /** The members of nodemailer's SMTPConnection (10.6.1, pinned exactly in package.json) that sending uses. */
 interface ConnInternals {
-  _createSendStream?: (callback: (err: Error | null, str?: string) => void) => Transform;
+  _createSendStream?: (callback: (err: Error | null, str?: string) => void) => unknown;
   _actionSMTPStream?: (str: string, callback: (err: Error | null, str?: string) => void) => void;
   _responseActions?: ((str: string) => void)[];
-  _socket?: NodeJS.WritableStream;
+  _socket?: Corkable;
   _currentDataStream?: unknown;
 }
 
 /**
  * Let a connection send bytes that are already in DATA form. SMTPConnection always pipes the message through
  * its DataStream, which escapes byte by byte in JS: for a 100 KB message that was the largest per-message cost
- * of delivery (more than the socket writes). Our messages are escaped once per issue (the template, headers.ts)
- * plus a few hundred spliced bytes, so the DATA stream is swapped, on this connection only, for a pass-through
- * that ends with the dot; the reply handling stays nodemailer's. Private API: each member is checked, and
- * when one is missing (another nodemailer), returns false and the caller uses the stock path with `raw`.
+ * of delivery (more than the socket writes), and the two streams per message (ours and its) the next one. Our
+ * messages are escaped once per issue (the template, headers.ts) plus a few hundred spliced bytes, so on this
+ * connection only, the DATA stream is replaced by PreparedDataSink (send() then takes a PreparedBody); the
+ * envelope, the replies and the errors stay nodemailer's. Private API: each member is checked, and when one is
+ * missing (another nodemailer), returns false and the caller uses the stock path with a stream of `raw`.
  */
 function sendPreparedData(conn: SMTPConnection): boolean {
   const c = conn as unknown as ConnInternals;
   if (typeof c._createSendStream !== 'function' || typeof c._actionSMTPStream !== 'function' || !Array.isArray(c._responseActions)) return false;
   c._createSendStream = function (this: ConnInternals, callback) {
-    const stream = new PreparedDataStream(this._socket!);
     this._responseActions!.push((str) => this._actionSMTPStream!(str, callback));
-    this._currentDataStream = stream;
-    // The socket of the moment (after STARTTLS, the TLS one), left open for the next message.
-    stream.pipe(this._socket!, { end: false });
-    return stream;
+    // The socket of the moment (after STARTTLS, the TLS one).
+    const sink = new PreparedDataSink(this._socket!, (s) => {
+      if (this._currentDataStream === s) this._currentDataStream = false;
+    });
+    this._currentDataStream = sink;
+    return sink;
   };
   return true;
 }
@@ -428,8 +466,10 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         };
         msg.signal?.addEventListener('abort', onAbort, { once: true });
         pc.messages++;
-        const body = pc.prepared ? (msg.data ?? [dataBytes(msg.raw)]) : [typeof msg.raw === 'string' ? Buffer.from(msg.raw, 'latin1') : msg.raw];
-        pc.conn.send({ from: msg.from, to: [msg.to] }, bodyStream(body, msg.onCommit), (err, info) => {
+        const body = pc.prepared
+          ? (new PreparedBody(msg.data ?? [dataBytes(msg.raw)], msg.onCommit) as unknown as Readable)
+          : bodyStream([typeof msg.raw === 'string' ? Buffer.from(msg.raw, 'latin1') : msg.raw], msg.onCommit);
+        pc.conn.send({ from: msg.from, to: [msg.to] }, body, (err, info) => {
           msg.signal?.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;
