@@ -110,6 +110,8 @@ export function buildPassages(
     return `${heading ? text.slice(heading.start, heading.end).replace(/^#+\s*/, '') + ' ' : ''}${text.slice(Math.min(from, at), at)}`;
   };
   for (const line of splitLines(text)) {
+    // A heading names a section; it argues nothing.
+    if (/^#{1,6}\s/.test(text.slice(line.start, Math.min(line.end, line.start + 8)))) continue;
     const from = voices.turnStarts.get(line.start) ?? line.start;
     if (from >= line.end) continue;
     const sents = splitSentences(text, from, line.end);
@@ -159,6 +161,29 @@ export function buildPassages(
         context: ctx,
         quoted: voice.quoted,
         quotes: quotesIn,
+      });
+      // "“Our hope is … easily programmed.” is probably one of the most naive statements in the history of
+      // science": the verdict after a quotation is an answer of its own, and the sentence as a whole holds the
+      // claim it answers, so it could never be that claim's counterpoint.
+      if (whole) return;
+      let last: { start: number; end: number } | null = null;
+      for (const v of voices.spans) if (v.form === 'marks' && v.start > s.start && v.end < s.end && (!last || v.end > last.end)) last = v;
+      if (!last) return;
+      let tailStart = last.end;
+      while (tailStart < s.end && /[”"’»,;:\s]/.test(text[tailStart]!)) tailStart++;
+      if (s.end - tailStart < 25 || tokenize(text, tailStart, s.end).length < 5) return;
+      out.push({
+        itemId: item.id,
+        source: item.origin,
+        url: item.url,
+        start: tailStart,
+        end: s.end,
+        speaker: voice.speaker,
+        voice: voice.voice,
+        text: text.slice(tailStart, s.end),
+        context: contextBefore(tailStart),
+        quoted: voice.quoted,
+        quotes: [],
       });
     });
   }
@@ -230,10 +255,18 @@ export function pairCounterpoints(
     return out;
   };
   const speakerById = new Map(opts.speakers.map((s) => [s.id, s]));
+  // Names and aliases of the speakers, to see whom a claim talks about.
+  const nameToId = new Map<string, string>();
+  for (const sp of opts.speakers) for (const nm of [sp.name, ...sp.aliases]) if (nm.trim()) nameToId.set(nm.toLowerCase(), sp.id);
+  const namePattern = nameToId.size
+    ? new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...nameToId.keys()].sort((a, b) => b.length - a.length).map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\p{L}\\p{N}])`, 'giu')
+    : /(?!)/g;
   // Per-passage work done once, not once per claim; the costlier parts only for passages that can answer at
   // all (words of critique, or a side in the debate).
   const passageHits = passages.map((p, i) => critiqueHits(p.text, passageTokens[i]));
   passageTokens.length = 0;
+  // A strong word of critique ("naive", "theology") is an outright argument on its own.
+  const passageStrong = passageHits.map((h) => h.some((w, k) => h[k + 1] === w && !WEAK.has(w) && w !== "n't"));
   const passageStances: Stance[] = passages.map((p) =>
     stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null }),
   );
@@ -325,6 +358,11 @@ export function pairCounterpoints(
       return k / ws.length;
     };
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
+    const qMentions = new Set<string>();
+    for (const m of q.text.matchAll(namePattern)) {
+      const id = nameToId.get(m[0].toLowerCase());
+      if (id && id !== q.speaker) qMentions.add(id);
+    }
     for (const i of candidatesFor(q, qi, qWords)) {
       const p = passages[i]!;
       if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) continue;
@@ -333,10 +371,20 @@ export function pairCounterpoints(
       const pStance = passageStances[i]!;
       // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
       // "we are back to the age of research" without a single "not").
-      const opposed = OPPOSED[q.stance]?.[pStance] ?? 0;
+      // Within one critique piece every sentence of the critic is on the other side, so side alone says
+      // nothing about which claim a sentence answers (wording and nearness must); a separate piece from the
+      // paradigm side on the claim's theme is itself the answer to the research side.
+      const sameItemAsClaim = q.citations.some((c) => c.itemId === p.itemId);
+      const opposed = q.stance === 'research' && pStance === 'paradigm' && !sameItemAsClaim ? 1 : OPPOSED[q.stance]?.[pStance] ?? 0;
       if (hits.length === 0 && opposed < 1) continue;
-      // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but".
-      if (opposed === 0 && hits.length < 3) continue;
+      // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but"; an
+      // unnamed voice whose side is read only from its words ("it became the age of scaling") is describing,
+      // not answering, unless it also pushes back.
+      if (opposed === 0 && hits.length < 3 && !passageStrong[i]) continue;
+      if (p.speaker === null && hits.length < 2) continue;
+      // Someone the claim talks about does not answer it: a critic's claim about Sutskever is answered by
+      // another critic or by Sutskever's side later, not by the Sutskever lines the critic is quoting.
+      if (p.speaker !== null && qMentions.has(p.speaker)) continue;
       if (pStance === q.stance && pStance !== 'neutral') continue;
       if (share(words[i]!) >= 0.45) continue;
       const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
@@ -354,11 +402,14 @@ export function pairCounterpoints(
         }
       }
       const lexical = Math.max(dot / (qNorm * pv.norm), 0.5 * (pv.total ? inClaim / pv.total : 0));
-      const rel = sharedTheme && opposed >= 1 ? Math.max(lexical + 0.08, 0.25) : lexical;
+      // (Across pieces the side comes from the piece, not from an opposite claim, so it earns no floor: the
+      // answer must still use the claim's words.)
+      const crossSide = opposed >= 1 && !sameItemAsClaim && OPPOSED[q.stance]?.[pStance] !== 1;
+      const rel = sharedTheme && opposed >= 1 ? (crossSide ? lexical + 0.08 : Math.max(lexical + 0.08, 0.25)) : lexical;
       if (rel <= 0.08) continue;
       const strength = Math.min(1, (hits.length + (opposed >= 1 ? 3 : 0)) / 4);
       // An unplaced (neutral) voice counts only with a strong critique.
-      const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 ? 0.6 : 0.3;
+      const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 || passageStrong[i] ? 0.6 : 0.3;
       // An answer usually comes right after the claim it answers, in the same piece.
       const sameItem = q.citations.find((c) => c.itemId === p.itemId);
       let proximity = 1;
@@ -370,7 +421,10 @@ export function pairCounterpoints(
       const quotedPenalty = p.quoted && p.speaker === null ? 0.6 : 1;
       // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
       const setUp = share(contextWords[i]!) >= 0.3 ? 1.3 : 1;
-      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp;
+      // Reporting what the speaker says ("he reframes the problem as …") sets an answer up without being one,
+      // and a concession ("they're sensible") agrees.
+      const tone = (REPORTING.test(p.text) ? 0.5 : 1) * (CONCESSION.test(p.text) ? 0.3 : 1);
+      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp * tone;
       // Pairs under the threshold are never shown and never take a passage.
       if (score >= minScore) scored.push({ q, i, score, hits });
     }
@@ -408,6 +462,10 @@ export function pairCounterpoints(
   const claimOrder = new Map(claims.map((q, k) => [q.id, k]));
   return out.sort((a, b) => claimOrder.get(a.quoteId)! - claimOrder.get(b.quoteId)!);
 }
+
+const REPORTING =
+  /\b(?:he|she|they)(?:['’]s)?\s+(?:\w+\s+){0,2}?(?:says|saying|said|frames|reframes|calls|describes|separates|goes so far)\b|^\s*(?:and\s+)?(?:then\s+)?(?:frames|reframes|calls|describes)\b/i;
+const CONCESSION = /\b(?:sensible|fair enough|to be fair|i agree|(?:he|she|you)['’](?:s|re) (?:right|correct)|reasonable|to (?:his|her) credit)\b/i;
 
 /** How squarely two stances oppose each other (1: opposite sides; 0.5: different critiques of scaling). */
 const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {

@@ -64,3 +64,24 @@ describe('counterpoints across sources', () => {
     expect(cp?.reason).toMatch(/Sam Altman disputes Gary Marcus .* from the scaling side/);
   });
 });
+
+describe('counterpoints in the shipped dropped files', () => {
+  it('the DeepSeek reply note answers Sutskever’s transcript claims (it answered none before)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { parseDroppedFile } = await import('../../src/gather/files.js');
+    const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../sources/dropped');
+    const items = readdirSync(dir)
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => parseDroppedFile(readFileSync(path.join(dir, f), 'utf8'), `dropped/${f}`).item!)
+      .filter(Boolean);
+    const r = analyze(items, { themes, speakers, analyze: cfg });
+    const byId = new Map(r.quotes.map((q) => [q.id, q]));
+    const answered = r.counterpoints.filter((c) => byId.get(c.quoteId)?.speaker === 'ilya-sutskever' && c.speaker === 'deepseek');
+    expect(answered.length).toBeGreaterThanOrEqual(2);
+    // A concession or a section heading is never shown as the answer.
+    for (const c of r.counterpoints) expect(c.text).not.toMatch(/^#|sensible/);
+  });
+
+});
