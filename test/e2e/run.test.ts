@@ -13,10 +13,15 @@ describe('digest run, end to end', () => {
   const now = '2026-11-30T07:00:00Z';
 
   beforeAll(async () => {
-    server = await feedServer({ '/feed.xml': { body: await readFile(path.join(FEEDS, 'gulp-atom.atom')), type: 'application/atom+xml' } });
+    server = await feedServer({
+      '/feed.xml': { body: await readFile(path.join(FEEDS, 'gulp-atom.atom')), type: 'application/atom+xml' },
+      '/rss.xml': { body: await readFile(path.join(FEEDS, 'heise.atom')), type: 'application/atom+xml' },
+    });
     dir = await tempProject({
       seeds: true,
-      feedsYaml: `feeds:\n  - url: ${server.url}/feed.xml\n    title: Local feed\n  - url: ${server.url}/broken.xml\n    title: Broken feed\n`,
+      // One of three feeds fails and one dropped file has a broken front matter block: the issue is still made.
+      feedsYaml: `feeds:\n  - url: ${server.url}/feed.xml\n    title: Local feed\n  - url: ${server.url}/broken.xml\n    title: Broken feed\n  - url: ${server.url}/rss.xml\n    title: Another feed\n`,
+      dropped: { 'notes/broken.md': '---\ntitle: [unclosed\nurl: https://example.org/x\n---\nBody text that is never read.\n' },
     });
     // Tests may reach 127.0.0.1 only because the config says so; the feed's entries are years old.
     const { writeFile } = await import('node:fs/promises');
@@ -33,8 +38,10 @@ describe('digest run, end to end', () => {
     expect(first.stdout).toMatch(/^done: issue #1 \(2026-11-30-1\) · \d+ items gathered, \d+ new · \d+ quotes · \d+ themes · \d+ pages · 3 messages written/m);
   });
 
-  it('names the broken feed as a problem and still makes the issue', () => {
+  it('names the broken feed and the broken front matter as problems and still makes the issue', () => {
     expect(first.stderr).toMatch(/problem FEED_\w+ at http:\/\/127\.0\.0\.1:\d+\/broken\.xml/);
+    expect(first.stderr).toMatch(/problem FRONT_MATTER_INVALID at notes\/broken\.md:\d+/);
+    expect(first.stdout).toMatch(/^done: issue #1/m);
   });
 
   it('writes the record, the seen ledger, the archive and the feed', async () => {
