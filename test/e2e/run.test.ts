@@ -72,6 +72,9 @@ describe('digest run, end to end', () => {
       expect(mail.subject).toMatch(/Debate Digest #1 \(November 30, 2026\)/);
       expect(mail.text?.trim().length).toBeGreaterThan(500);
       expect(mail.html).toBeTruthy();
+      const htmlBytes = Buffer.byteLength(String(mail.html));
+      expect(htmlBytes).toBeLessThan(100_000); // Gmail clips at ~102 KB, hiding the unsubscribe link
+      if (f === emls[0]) console.log(`email HTML of the seed issue: ${htmlBytes} bytes; text part: ${Buffer.byteLength(mail.text ?? '')} bytes`);
       const to = Array.isArray(mail.to) ? mail.to : [mail.to];
       expect(to).toHaveLength(1);
       expect(to[0]?.value).toHaveLength(1);
