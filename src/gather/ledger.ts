@@ -1,3 +1,4 @@
+import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -91,8 +92,11 @@ export function urlKey(canonical: string): string {
   return 'url:' + canonical.replace(/^https?:\/\//, '');
 }
 
+// crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: ~3× faster on short keys.
+const oneShot = (cryptoModule as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
-import { NFKC_STABLE, canonicalUrl, contentHashOf, emptyLedger, isHashable, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
+import { NFKC_STABLE, sha256, canonicalUrl, contentHashOf, emptyLedger, isHashable, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
 import { gather, markIssued, type FeedFetcher } from '../../src/gather/index.js';
 import type { Config } from '../../src/model.js';
 import { rss, testConfig } from './helpers.js';
@@ -47,6 +48,11 @@ describe('normalizeForHash', () => {
       for (let k = 0; k < 8; k++) s += pieces[(seed = (seed * 1103515245 + 12345) >>> 0) % pieces.length]!;
       expect(normalizeForHash(s), JSON.stringify(s)).toBe(s.normalize('NFKC').replace(/\s+/g, ' ').trim());
     }
+  });
+
+  it('hashes with the same SHA-256 whichever Node API computes it (item ids in seen.json must not change)', () => {
+    expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256('“é”')).toBe(createHash('sha256').update('“é”', 'utf8').digest('hex'));
   });
 
   it('remembers the normalized length from hashing, and agrees with normalizing afresh', () => {
