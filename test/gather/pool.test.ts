@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config, FeedConfig } from '../../src/model.js';
 import { closeParsePools, emptyLedger, gather, type FeedFetcher } from '../../src/gather/index.js';
-import { parsePoolStats } from '../../src/gather/pool.js';
+import { parsePoolStats, startParsePool } from '../../src/gather/pool.js';
+import { parseFeed } from '../../src/gather/feeds.js';
 import { rss, testConfig } from './helpers.js';
 
 /**
@@ -53,4 +54,18 @@ describe('gather is deterministic whatever the completion order and parse thread
     const inlineReversed = await run(reverse, 0);
     expect(inlineReversed).toEqual(inline);
   }, 30_000);
+});
+
+describe('parse pool', () => {
+  it('a worker that dies mid-job costs nothing but time: the feed is parsed on the main thread instead', async () => {
+    const pool = startParsePool(1);
+    const before = parsePoolStats.fallback;
+    const pending = pool.parse(bodies[0]!, 'https://f0.example/feed.xml', { maxItems: 100 });
+    await pool.close();
+    expect(await pending).toEqual(await parseFeed(bodies[0]!, 'https://f0.example/feed.xml', { maxItems: 100 }));
+    expect(parsePoolStats.fallback).toBe(before + 1);
+    // A pool whose workers are gone parses everything inline.
+    expect((await pool.parse(bodies[1]!, 'https://f1.example/feed.xml', {})).items).toHaveLength(5);
+    expect(parsePoolStats.fallback).toBe(before + 2);
+  });
 });
