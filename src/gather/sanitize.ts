@@ -284,6 +284,8 @@ function plainCodePoint(cp: number): boolean {
 }
 
 function escapeText(text: string): string {
+  // Most runs have nothing to escape: one scan instead of three.
+  if (!/[&<>]/.test(text)) return text;
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
