@@ -1,4 +1,4 @@
-import type { Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
+import type { Citation, Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
 import { splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
 import { stanceOf } from './stance.js';
 import type { ThemeMatcher } from './themes.js';
@@ -198,7 +198,7 @@ export interface CounterpointOptions {
 }
 
 /** Cross-item candidates kept per theme × stance bucket (the strongest critiques of that theme from that side). */
-export const BUCKET_TOP_K = 12;
+export const BUCKET_TOP_K = 8;
 
 /**
  * Which passages each claim is scored against: every passage of the items the claim is cited from (answers
@@ -281,6 +281,11 @@ export function pairCounterpoints(
   });
   const passageThemes: string[][] = passages.map((p, i) => (eligible[i] ? [...opts.matcher.score(`${p.context} ${p.text}`).keys()] : []));
 
+  // Themes as bits when they fit in one (the shipped config has 9).
+  const themeMasks = opts.themes.length <= 31;
+  const themeBit = new Map(opts.themes.map((t, k) => [t.id, k < 31 ? 1 << k : 0]));
+  const passageThemeMask = passageThemes.map((ts) => ts.reduce((m, t) => m | (themeBit.get(t) ?? 0), 0));
+  const passageTone = passages.map((p, i) => (eligible[i] ? (REPORTING.test(p.text) ? 0.5 : 1) * (CONCESSION.test(p.text) ? 0.3 : 1) : 1));
   // Indexes: passages by item, by rare word, and the strongest per theme × stance.
   const byItem = new Map<string, number[]>();
   const push = <K>(m: Map<K, number[]>, k: K, i: number) => {
@@ -363,10 +368,20 @@ export function pairCounterpoints(
       const id = nameToId.get(m[0].toLowerCase());
       if (id && id !== q.speaker) qMentions.add(id);
     }
+    // The claim's citations by item, and its themes as a bit mask (per-pair work stays arithmetic).
+    const citedIn = new Map<string, Citation[]>();
+    for (const c of q.citations) {
+      const list = citedIn.get(c.itemId);
+      if (list) list.push(c);
+      else citedIn.set(c.itemId, [c]);
+    }
+    let qThemeMask = 0;
+    for (const t of q.themes) qThemeMask |= themeBit.get(t) ?? 0;
     for (const i of candidatesFor(q, qi, qWords)) {
       const p = passages[i]!;
       if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) continue;
-      if (q.citations.some((c) => c.itemId === p.itemId && c.start < p.end && p.start < c.end)) continue;
+      const cites = citedIn.get(p.itemId);
+      if (cites && cites.some((c) => c.start < p.end && p.start < c.end)) continue;
       const hits = passageHits[i]!;
       const pStance = passageStances[i]!;
       // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
@@ -374,7 +389,7 @@ export function pairCounterpoints(
       // Within one critique piece every sentence of the critic is on the other side, so side alone says
       // nothing about which claim a sentence answers (wording and nearness must); a separate piece from the
       // paradigm side on the claim's theme is itself the answer to the research side.
-      const sameItemAsClaim = q.citations.some((c) => c.itemId === p.itemId);
+      const sameItemAsClaim = cites !== undefined;
       const opposed = q.stance === 'research' && pStance === 'paradigm' && !sameItemAsClaim ? 1 : OPPOSED[q.stance]?.[pStance] ?? 0;
       if (hits.length === 0 && opposed < 1) continue;
       // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but"; an
@@ -387,7 +402,7 @@ export function pairCounterpoints(
       if (p.speaker !== null && qMentions.has(p.speaker)) continue;
       if (pStance === q.stance && pStance !== 'neutral') continue;
       if (share(words[i]!) >= 0.45) continue;
-      const sharedTheme = passageThemes[i]!.some((t) => q.themes.includes(t));
+      const sharedTheme = themeMasks ? (passageThemeMask[i]! & qThemeMask) !== 0 : passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
       // Cosine dilutes against a long claim (a 300-word turn); the share of the answer's lead-in and words
       // that the claim uses is fairer then ("Of the top-down belief that keeps a researcher going, X says: …").
@@ -411,7 +426,7 @@ export function pairCounterpoints(
       // An unplaced (neutral) voice counts only with a strong critique.
       const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 || passageStrong[i] ? 0.6 : 0.3;
       // An answer usually comes right after the claim it answers, in the same piece.
-      const sameItem = q.citations.find((c) => c.itemId === p.itemId);
+      const sameItem = cites?.[0];
       let proximity = 1;
       if (sameItem) {
         const gap = p.start - sameItem.end;
@@ -423,8 +438,7 @@ export function pairCounterpoints(
       const setUp = share(contextWords[i]!) >= 0.3 ? 1.3 : 1;
       // Reporting what the speaker says ("he reframes the problem as …") sets an answer up without being one,
       // and a concession ("they're sensible") agrees.
-      const tone = (REPORTING.test(p.text) ? 0.5 : 1) * (CONCESSION.test(p.text) ? 0.3 : 1);
-      const score = Math.pow(rel, 1.5) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp * tone;
+      const score = rel * Math.sqrt(rel) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp * passageTone[i]!;
       // Pairs under the threshold are never shown and never take a passage.
       if (score >= minScore) scored.push({ q, i, score, hits });
     }
@@ -432,7 +446,8 @@ export function pairCounterpoints(
   }
   // Best pairs first; a passage answers one claim (the one it fits best), a claim gets one answer.
   const kept = scored;
-  kept.sort((a, b) => b.score - a.score || a.q.id.localeCompare(b.q.id) || a.i - b.i);
+  // Ties in code-unit order of the ids: locale-aware comparison costs more than the scoring at this size.
+  kept.sort((a, b) => b.score - a.score || (a.q.id < b.q.id ? -1 : a.q.id > b.q.id ? 1 : 0) || a.i - b.i);
   const answered = new Set<string>();
   const usedPassages = new Set<number>();
   const out: Counterpoint[] = [];

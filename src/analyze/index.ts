@@ -183,7 +183,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
       speaker ?? (main.raw.form === 'turn' ? `turn:${main.item.id}:${main.raw.label}` : `quote:${main.item.id}:${main.raw.start}`),
     );
   }
-  quotes.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  // Ties by id in code-unit order: the same order localeCompare gives these ASCII ids, at a fraction of the cost.
+  quotes.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
 
   const passages = all.flatMap((it) => buildPassages(it, voicesByItem.get(it.id)!));
   // Key claims: a named speaker's (or an explicitly attributed person's) words long enough to argue with.

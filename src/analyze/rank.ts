@@ -30,11 +30,13 @@ export function scoreQuote(q: Omit<Quote, 'score'>, speakers: SpeakerConfig[], t
 export function selectQuotes(analysis: Analysis, cfg: AnalyzeConfig): Quote[] {
   const key = analysis.quotes
     .filter((q) => q.kind !== 'fragment')
-    .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    .sort((a, b) => b.score - a.score || byId(a, b));
   const byTheme = new Map<string, Quote[]>();
   for (const q of key) {
     const t = q.themes[0] ?? '';
-    byTheme.set(t, [...(byTheme.get(t) ?? []), q]);
+    const list = byTheme.get(t);
+    if (list) list.push(q);
+    else byTheme.set(t, [q]);
   }
   const queues = [...byTheme.entries()]
     .sort((a, b) => (a[0] === '' ? 1 : 0) - (b[0] === '' ? 1 : 0))
@@ -54,14 +56,21 @@ export function selectQuotes(analysis: Analysis, cfg: AnalyzeConfig): Quote[] {
   return out;
 }
 
+/** Ids in code-unit order (the order localeCompare gives these ASCII ids, without its cost at 40,000 quotes). */
+const byId = (a: Quote, b: Quote) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** Reorder so each stance's best quote comes before any stance's second. */
 function balanceSides(qs: Quote[]): Quote[] {
   const bySide = new Map<Stance, Quote[]>();
-  for (const q of qs) bySide.set(q.stance, [...(bySide.get(q.stance) ?? []), q]);
+  for (const q of qs) {
+    const list = bySide.get(q.stance);
+    if (list) list.push(q);
+    else bySide.set(q.stance, [q]);
+  }
   const out: Quote[] = [];
   for (let i = 0; out.length < qs.length; i++) {
     const tier = [...bySide.values()].map((l) => l[i]).filter((q): q is Quote => q !== undefined);
-    tier.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    tier.sort((a, b) => b.score - a.score || byId(a, b));
     out.push(...tier);
   }
   return out;
