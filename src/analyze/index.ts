@@ -134,9 +134,20 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     const text = main.item.text.slice(main.raw.start, main.raw.end);
     // Invariant: the shown words are the item's own characters at the cited offsets.
     if (text !== cands[g.members[0]!]!.text || text.length === 0) continue;
+    // Another wording of the group may name the speaker more surely; but a weak guess at one place (a quote
+    // in someone's turn pinned on the person last named) does not override the main wording found to be
+    // nobody's words (a slogan in a noun phrase: the high priest of “scaling is all you need”).
     const best = g.members
       .map((m) => found[m]!)
-      .reduce((a, b) => (b.attribution.confidence > a.attribution.confidence && b.attribution.speaker !== null ? b : a), main);
+      .reduce(
+        (a, b) =>
+          b.attribution.confidence > a.attribution.confidence &&
+          b.attribution.speaker !== null &&
+          (main.attribution.speaker !== null || main.attribution.method !== 'none' || b.attribution.confidence >= 0.7)
+            ? b
+            : a,
+        main,
+      );
     const attribution = best.attribution.speaker !== null ? best.attribution : main.attribution;
     const speaker = attribution.confidence >= opts.analyze.attributionThreshold ? attribution.speaker : null;
     const citations: Citation[] = [];

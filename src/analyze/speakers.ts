@@ -220,6 +220,9 @@ function previousQuote(ctx: AttributionContext, qi: number): { quote: RawQuote; 
   return best;
 }
 
+const NEVER_SAID =
+  /\b(?:without (?:ever )?(?:saying|admitting|conceding)|never (?:says|said|saying|admits|admitted)|(?:won['’]t|doesn['’]t|didn['’]t|will not|does not|did not) (?:ever )?(?:say|admit))\b[\s,:]*[“"‘]?\s*$/i;
+
 const HYPOTHETICAL =
   /\b(?:you|they|I|we|it|model|people|someone|one)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes|think|thinks)\b(?:\s+[\w’']+){0,3}[,:]?\s*$/i;
 
@@ -251,6 +254,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   const floor = parent ? parent.start : 0;
   const { before, beforeStart, after } = around(text, q, floor);
+  // "…without ever saying, “We were mistaken”": words introduced as never said are nobody's.
+  if (NEVER_SAID.test(before)) return { speaker: null, method: 'none', confidence: 0 };
   const namesBefore = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= q.start && m.speaker !== UNKNOWN_PERSON);
   const afterStart = q.end;
   const namesAfter = ctx.mentions.filter((m) => m.start >= afterStart && m.end <= afterStart + after.length + 2 && m.speaker !== UNKNOWN_PERSON);

@@ -72,3 +72,24 @@ describe('colon-introduced block quotes', () => {
     expect(speakerOf(`Gary Marcus wrote:\n\n> ${q}\n\nMore text.`, q)).toEqual({ speaker: 'gary-marcus', method: 'verb-name' });
   });
 });
+
+describe('slogans and words never said (regressions from the seed gold)', () => {
+  const transcript = [
+    'Q: What changed?',
+    'DeepSeek: Sutskever was the high priest of “scaling is all you need, really,” a stance that dismissed innate structure.',
+    'Q: And then?',
+    'DeepSeek: Sutskever was a leading voice of that gospel: “Scaling is all you need, really.” Now it is the age of research, without ever saying, “We were mistaken to dismiss these things.”',
+  ].join('\n');
+  const r = analyze([makeItem(transcript)], { themes, speakers, analyze: cfg });
+
+  it('a slogan quoted as a noun phrase stays nobody’s, though a weak guess elsewhere in the piece names someone', () => {
+    const slogan = r.quotes.filter((q) => /^scaling is all you need, really/i.test(q.text));
+    expect(slogan.length).toBeGreaterThan(0);
+    for (const q of slogan) expect(q.speaker).toBeNull();
+  });
+
+  it('words introduced as never said (“without ever saying, …”) are nobody’s', () => {
+    const q = r.quotes.find((x) => x.text.startsWith('We were mistaken'))!;
+    expect(q.speaker).toBeNull();
+  });
+});
