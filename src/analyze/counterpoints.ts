@@ -1,5 +1,5 @@
 import type { Citation, Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
-import { splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
+import { countTokens, splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
 import { stanceOf } from './stance.js';
 import type { ThemeMatcher } from './themes.js';
 
@@ -109,6 +109,12 @@ export function buildPassages(
     const heading = [...headings].reverse().find((h) => h.end <= at);
     return `${heading ? text.slice(heading.start, heading.end).replace(/^#+\s*/, '') + ' ' : ''}${text.slice(Math.min(from, at), at)}`;
   };
+  const wordsInSpan = new Map<{ start: number; end: number }, number>();
+  const spanWords = (v: { start: number; end: number }) => {
+    let n = wordsInSpan.get(v);
+    if (n === undefined) wordsInSpan.set(v, (n = countTokens(text, v.start, v.end)));
+    return n;
+  };
   for (const line of splitLines(text)) {
     // A heading names a section; it argues nothing.
     if (/^#{1,6}\s/.test(text.slice(line.start, Math.min(line.end, line.start + 8)))) continue;
@@ -118,14 +124,14 @@ export function buildPassages(
     sents.forEach((s0, k) => {
       // A short sentence ("This isn't a scientific methodology.") is answered by the one that follows it.
       const nextS = sents[k + 1];
-      let s = nextS && tokenize(text, s0.start, s0.end).length < 10 ? { start: s0.start, end: nextS.end } : s0;
+      let s = nextS && countTokens(text, s0.start, s0.end) < 10 ? { start: s0.start, end: nextS.end } : s0;
       // A sentence that is mostly a short quotation by a known speaker: the answering passage is that quotation.
       const whole = voices.spans.find(
         (v) =>
           v.form !== 'turn' &&
           v.speaker !== null &&
           Math.min(v.end, s0.end) - Math.max(v.start, s0.start) >= 0.5 * (s0.end - s0.start) &&
-          tokenize(text, v.start, v.end).length <= 80,
+          spanWords(v) <= 80,
       );
       if (whole) {
         if (seen.has(`${whole.start}:${whole.end}`)) return;
@@ -171,7 +177,7 @@ export function buildPassages(
       if (!last) return;
       let tailStart = last.end;
       while (tailStart < s.end && /[”"’»,;:\s]/.test(text[tailStart]!)) tailStart++;
-      if (s.end - tailStart < 25 || tokenize(text, tailStart, s.end).length < 5) return;
+      if (s.end - tailStart < 25 || countTokens(text, tailStart, s.end) < 5) return;
       out.push({
         itemId: item.id,
         source: item.origin,

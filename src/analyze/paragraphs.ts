@@ -119,6 +119,15 @@ export function normalizeWord(w: string): string {
 
 const WORD = /[\p{L}\p{N}]+(?:[’'\-.×][\p{L}\p{N}]+)*×?/gu;
 
+/** `tokenize(text, start, end).length`, without building the tokens. */
+export function countTokens(text: string, start = 0, end = text.length): number {
+  WORD.lastIndex = start;
+  let n = 0;
+  let m: RegExpExecArray | null;
+  while ((m = WORD.exec(text)) !== null && m.index < end) n++;
+  return n;
+}
+
 /** The number of tokens `tokenize` would return, without building them. */
 export function countWords(text: string): number {
   WORD.lastIndex = 0;
