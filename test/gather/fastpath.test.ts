@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Parser } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { fastSanitizeAndText, htmlToText, sanitizeAndText, sanitizeHtml } from '../../src/gather/sanitize.js';
+import { rng } from '../../scripts/bench/workload.js';
 
 /**
  * sanitizeAndText answers plain markup in one pass instead of sanitize-html + htmlToText. It must give the
@@ -37,17 +38,6 @@ function corpusFragments(): string[] {
   return out;
 }
 
-/** mulberry32: deterministic fuzz. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'Hello', ' world', '\n', '\n\n', ' \n \n', '\t', '  ', '“quoted,”', ' — ', '&amp;', '&lt;', '&gt;', '&quot;', '&apos;', '&nbsp;',
