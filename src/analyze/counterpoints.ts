@@ -204,7 +204,7 @@ export interface CounterpointOptions {
 }
 
 /** Cross-item candidates kept per theme × stance bucket (the strongest critiques of that theme from that side). */
-export const BUCKET_TOP_K = 8;
+export const BUCKET_TOP_K = 4;
 
 /**
  * Which passages each claim is scored against: every passage of the items the claim is cited from (answers

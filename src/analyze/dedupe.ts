@@ -89,16 +89,27 @@ export function locateWords(quoteWords: string[], text: string, tokens: Token[] 
  * every quote a neighbour of every other, without dropping any pair the comparison below would act on.
  */
 function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[][]): [number, number][] {
-  const df = new Map<string, number>();
-  const postings = new Map<string, number[]>();
-  g.forEach((grs, i) => {
-    if (words[i]!.length < NGRAM) return;
-    for (const x of new Set(grs)) {
-      df.set(x, (df.get(x) ?? 0) + 1);
-      const list = postings.get(x);
-      if (list) list.push(i);
-      else postings.set(x, [i]);
+  // Grams as integer ids, document frequencies and postings as arrays: this runs over every quote of the week.
+  const gramId = new Map<string, number>();
+  const df: number[] = [];
+  const postings: number[][] = [];
+  const ids: (Int32Array | null)[] = g.map((grs, i) => {
+    if (words[i]!.length < NGRAM) return null;
+    const out = new Int32Array(grs.length);
+    grs.forEach((x, k) => {
+      let id = gramId.get(x);
+      if (id === undefined) {
+        gramId.set(x, (id = df.length));
+        df.push(0);
+        postings.push([]);
+      }
+      out[k] = id;
+    });
+    for (const id of new Set(out)) {
+      df[id]!++;
+      postings[id]!.push(i);
     }
+    return out;
   });
   const pairs = new Set<number>();
   const n = cands.length;
@@ -110,14 +121,15 @@ function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[]
     pairs.add(key);
     out.push([i, j]);
   };
-  g.forEach((grs, s) => {
+  ids.forEach((grs, s) => {
+    if (!grs || grs.length === 0) return;
     const len = grs.length;
-    if (words[s]!.length < NGRAM || len === 0) return;
     // The most grams a partner may lack and still count (same words, or the same passage).
     const allowed = Math.max(len - Math.ceil(SAME_WORDS * len), len - Math.max(2, Math.ceil(SAME_PASSAGE * len)));
-    const prefix = [...grs].sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, allowed + 2); // +1 against rounding at the bounds
+    // Rarest first (ties by id, so the choice is deterministic); +1 against rounding at the bounds.
+    const prefix = Array.from(grs).sort((a, b) => df[a]! - df[b]! || a - b).slice(0, allowed + 2);
     for (const x of new Set(prefix)) {
-      for (const l of postings.get(x)!) {
+      for (const l of postings[x]!) {
         // The pair is judged from the shorter quote's side; the longer one finds it when it is the shorter.
         if (l === s || words[l]!.length < words[s]!.length || cands[l]!.itemId === cands[s]!.itemId) continue;
         add(s, l);
