@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { htmlToText } from '../../src/gather/sanitize.js';
+import type { Digest } from '../../src/model.js';
 import { FEEDS, feedServer, listFiles, runCli, snapshot, tempProject, type CliResult } from '../helpers/project.js';
 
 // The whole pipeline through the real CLI: seeds as dropped files, one working local feed, one broken feed,
@@ -59,6 +61,28 @@ describe('digest run, end to end', () => {
     const feed = await readFile(path.join(dir, '_site', 'feed.xml'), 'utf8');
     expect(feed).toContain('2026-11-30-1');
     expect(feed).toContain('#1');
+  });
+
+  it('shows no quote that is not the exact text of its source, in the record, the page and the email', async () => {
+    const record = JSON.parse(await readFile(path.join(dir, 'digests', '2026-11-30-1.json'), 'utf8')) as Digest;
+    const page = await readFile(path.join(dir, '_site', 'issues', '2026-11-30-1', 'index.html'), 'utf8');
+    const eml = (await listFiles(path.join(dir, 'outbox'))).find((f) => f.endsWith('.eml')) as string;
+    const mail = await simpleParser(await readFile(path.join(dir, 'outbox', eml)));
+    const feedText = (await Promise.all(['gulp-atom.atom', 'heise.atom'].map((f) => readFile(path.join(FEEDS, f), 'utf8')))).map(htmlToText).join('\n');
+    const sourceText = async (source: string) => (/^https?:/.test(source) ? feedText : readFile(path.join(dir, 'sources', source), 'utf8'));
+    const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    let checked = 0;
+    for (const q of record.sections.flatMap((s) => s.quotes)) {
+      for (const shown of [q, ...q.counterpoints]) {
+        const text = await sourceText(shown.source);
+        expect(text.includes(shown.text), `${shown.source}: ${shown.text.slice(0, 60)}`).toBe(true);
+        checked++;
+      }
+      expect(page.includes(escape(q.text)) || page.includes(q.text), q.text.slice(0, 60)).toBe(true);
+      expect(String(mail.html).includes(escape(q.text)) || String(mail.html).includes(q.text) || record.stats.trimmed > 0).toBe(true);
+    }
+    expect(checked).toBe(record.stats.quotes + record.stats.counterpoints);
+    expect(checked).toBeGreaterThan(5);
   });
 
   it('writes one real MIME message per subscriber', async () => {
