@@ -213,6 +213,10 @@ export const BUCKET_TOP_K = 4;
  * of the claim's themes from a side that opposes it (theme × stance buckets, best BUCKET_TOP_K by a cheap
  * claim-independent strength). Comparing every claim with every passage grows with the square of the week.
  */
+/** Shared empty lists: most passages have no critique words or themes, and one array each adds up. */
+const NO_HITS: readonly string[] = Object.freeze([]);
+const NO_THEMES: readonly string[] = Object.freeze([]);
+
 export function pairCounterpoints(
   claims: Quote[],
   claimVoices: Map<string, string>,
@@ -231,10 +235,30 @@ export function pairCounterpoints(
     });
     return out;
   };
-  const passageTokens = passages.map((p) => tokenize(p.text));
-  const words = passages.map((p, i) => ids(contentWords(p.text, passageTokens[i])));
+  // Each passage's tokens live only while its words and critique hits are read: kept for every passage of
+  // the week at once they were millions of objects, the analyze stage's largest allocation.
+  const words: Int32Array[] = new Array(passages.length);
+  const passageHits: (readonly string[])[] = new Array(passages.length);
   const dfArr: number[] = [];
-  for (const ws of words) for (const w of new Set(ws)) dfArr[w] = (dfArr[w] ?? 0) + 1;
+  let dfStamp = new Int32Array(0);
+  passages.forEach((p, i) => {
+    const toks = tokenize(p.text);
+    const ws = ids(contentWords(p.text, toks));
+    if (dfStamp.length < vocab.size) {
+      const grown = new Int32Array(vocab.size * 2).fill(-1);
+      grown.set(dfStamp);
+      dfStamp = grown;
+    }
+    for (const w of ws) {
+      if (dfStamp[w] === i) continue;
+      dfStamp[w] = i;
+      dfArr[w] = (dfArr[w] ?? 0) + 1;
+    }
+    words[i] = ws;
+    const h = critiqueHits(p.text, toks);
+    passageHits[i] = h.length > 0 ? h : NO_HITS;
+  });
+  dfStamp = new Int32Array(0);
   const df = (w: number) => dfArr[w] ?? 0;
   const n = passages.length + 1;
   const idfCache: number[] = [];
@@ -269,8 +293,6 @@ export function pairCounterpoints(
     : /(?!)/g;
   // Per-passage work done once, not once per claim; the costlier parts only for passages that can answer at
   // all (words of critique, or a side in the debate).
-  const passageHits = passages.map((p, i) => critiqueHits(p.text, passageTokens[i]));
-  passageTokens.length = 0;
   // A strong word of critique ("naive", "theology") is an outright argument on its own.
   const passageStrong = passageHits.map((h) => h.some((w, k) => h[k + 1] === w && !WEAK.has(w) && w !== "n't"));
   const passageStances: Stance[] = passages.map((p) =>
@@ -285,7 +307,11 @@ export function pairCounterpoints(
     both.set(contextWords[i]!, words[i]!.length);
     return pvec(both);
   });
-  const passageThemes: string[][] = passages.map((p, i) => (eligible[i] ? [...opts.matcher.score(`${p.context} ${p.text}`).keys()] : []));
+  const passageThemes: (readonly string[])[] = passages.map((p, i) => {
+    if (!eligible[i]) return NO_THEMES;
+    const ts = [...opts.matcher.score(`${p.context} ${p.text}`).keys()];
+    return ts.length > 0 ? ts : NO_THEMES;
+  });
 
   // Themes as bits when they fit in one (the shipped config has 9).
   const themeMasks = opts.themes.length <= 31;
@@ -346,7 +372,7 @@ export function pairCounterpoints(
     return out;
   };
 
-  const scored: { q: Quote; i: number; score: number; hits: string[] }[] = [];
+  const scored: { q: Quote; i: number; score: number; hits: readonly string[] }[] = [];
   // Below this a pair cannot reach the threshold, even rounded up.
   const minScore = opts.threshold * SCORE_FOR_FULL_CONFIDENCE - 0.01;
   let qWeight = new Float64Array(vocab.size + 1);
@@ -498,7 +524,7 @@ const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {
 /** Raw score that maps to confidence 1 (calibrated on the tuning seeds). */
 const SCORE_FOR_FULL_CONFIDENCE = 0.2;
 
-function describe(q: Quote, p: Passage, pStance: Stance, hits: string[], opts: CounterpointOptions): string {
+function describe(q: Quote, p: Passage, pStance: Stance, hits: readonly string[], opts: CounterpointOptions): string {
   const name = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id)?.name ?? id : null);
   const who = name(p.speaker) ?? 'The source';
   const theme = opts.themes.find((t) => t.id === q.themes[0]);
