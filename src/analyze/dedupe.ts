@@ -52,7 +52,7 @@ export function grams(tokens: Token[] | string[]): string[] {
 }
 
 /** Share of a's n-grams found in b. */
-export function containment(a: string[], b: Set<string>): number {
+export function containment<T>(a: ArrayLike<T> & Iterable<T>, b: Set<T>): number {
   if (a.length === 0) return 0;
   let n = 0;
   for (const g of a) if (b.has(g)) n++;
@@ -88,28 +88,19 @@ export function locateWords(quoteWords: string[], text: string, tokens: Token[] 
  * of its `allowed + 1` rarest grams. Probing only those keeps common grams ("one of the most") from making
  * every quote a neighbour of every other, without dropping any pair the comparison below would act on.
  */
-function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[][]): [number, number][] {
-  // Grams as integer ids, document frequencies and postings as arrays: this runs over every quote of the week.
-  const gramId = new Map<string, number>();
-  const df: number[] = [];
-  const postings: number[][] = [];
-  const ids: (Int32Array | null)[] = g.map((grs, i) => {
-    if (words[i]!.length < NGRAM) return null;
-    const out = new Int32Array(grs.length);
-    grs.forEach((x, k) => {
-      let id = gramId.get(x);
-      if (id === undefined) {
-        gramId.set(x, (id = df.length));
-        df.push(0);
-        postings.push([]);
-      }
-      out[k] = id;
-    });
-    for (const id of new Set(out)) {
+function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int32Array | null)[], gramCount: number): [number, number][] {
+  // Document frequencies and postings by gram id: this runs over every quote of the week.
+  const df = new Int32Array(gramCount);
+  const postings: number[][] = Array.from({ length: gramCount }, () => []);
+  const seenIn = new Int32Array(gramCount).fill(-1);
+  ids.forEach((grs, i) => {
+    if (!grs) return;
+    for (const id of grs) {
+      if (seenIn[id] === i) continue;
+      seenIn[id] = i;
       df[id]!++;
       postings[id]!.push(i);
     }
-    return out;
   });
   const pairs = new Set<number>();
   const n = cands.length;
@@ -131,7 +122,7 @@ function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[]
     for (const x of new Set(prefix)) {
       for (const l of postings[x]!) {
         // The pair is judged from the shorter quote's side; the longer one finds it when it is the shorter.
-        if (l === s || words[l]!.length < words[s]!.length || cands[l]!.itemId === cands[s]!.itemId) continue;
+        if (l === s || lengths[l]! < lengths[s]! || cands[l]!.itemId === cands[s]!.itemId) continue;
         add(s, l);
       }
     }
@@ -139,11 +130,68 @@ function candidatePairs(cands: DedupeCandidate[], words: string[][], g: string[]
   return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
+/**
+ * Words and 4-grams as integer ids rather than strings and Sets of strings: every quote of the week is held
+ * at once here, and a few million gram strings were most of the stage's memory. Ids are given in order of
+ * first appearance, so the order ties break in is the same as with strings.
+ */
+class GramIds {
+  readonly vocab = new Map<string, number>();
+  readonly words: string[] = [];
+  private readonly pairIds = new Map<number, number>();
+  private readonly gramIds = new Map<number, number>();
+  count = 0;
+  wordIds(tokens: Token[]): Int32Array {
+    const out = new Int32Array(tokens.length);
+    tokens.forEach((t, k) => {
+      let id = this.vocab.get(t.norm);
+      if (id === undefined) {
+        this.vocab.set(t.norm, (id = this.words.length));
+        this.words.push(t.norm);
+      }
+      out[k] = id;
+    });
+    return out;
+  }
+  private pair(a: number, b: number): number {
+    // Word ids stay far below 2^26, so a·2^26 + b is exact in a double and unique per pair.
+    const key = a * 67108864 + b;
+    let id = this.pairIds.get(key);
+    if (id === undefined) this.pairIds.set(key, (id = this.pairIds.size));
+    return id;
+  }
+  /** The NGRAM-grams of a word-id sequence of at least NGRAM words, as gram ids in order. */
+  grams(w: Int32Array): Int32Array {
+    const out = new Int32Array(Math.max(0, w.length - NGRAM + 1));
+    for (let i = 0; i + NGRAM <= w.length; i++) {
+      const key = this.pair(w[i]!, w[i + 1]!) * 67108864 + this.pair(w[i + 2]!, w[i + 3]!);
+      let id = this.gramIds.get(key);
+      if (id === undefined) this.gramIds.set(key, (id = this.count++));
+      out[i] = id;
+    }
+    return out;
+  }
+}
+
 export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]): Group[] {
-  const words = cands.map((c) => tokenize(c.text).map((t) => t.norm));
-  const joined = words.map((w) => w.join(' '));
-  const g = words.map((w) => grams(w));
-  const sets = g.map((x) => new Set(x));
+  const gi = new GramIds();
+  const words = cands.map((c) => gi.wordIds(tokenize(c.text)));
+  const lengths = Int32Array.from(words, (w) => w.length);
+  // Grams only for quotes of at least NGRAM words: shorter ones are compared by their exact wording alone.
+  const g: (Int32Array | null)[] = words.map((w) => (w.length >= NGRAM ? gi.grams(w) : null));
+  const quoteGrams = gi.count;
+  // Membership of a gram in the longer quote of a pair, marked per pair in one flat array (no Set per quote).
+  const mark = new Int32Array(quoteGrams).fill(-1);
+  let markFor = -1;
+  const sharedWith = (s: number, l: number): number => {
+    if (markFor !== l) {
+      for (const x of g[l]!) mark[x] = l;
+      markFor = l;
+    }
+    let k = 0;
+    for (const x of g[s]!) if (mark[x] === l) k++;
+    return k;
+  };
   const parent = cands.map((_, i) => i);
   const find = (i: number): number => {
     let r = i;
@@ -164,9 +212,11 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
   const sameWords = new Map<string, number[]>();
   words.forEach((w, i) => {
     if (w.length === 0) return;
-    const list = sameWords.get(joined[i]!);
+    // The word ids joined: equal exactly when the normalized words are (a word holds no comma or space).
+    const key = w.join(',');
+    const list = sameWords.get(key);
     if (list) list.push(i);
-    else sameWords.set(joined[i]!, [i]);
+    else sameWords.set(key, [i]);
   });
   for (const list of sameWords.values()) {
     if (list.length < 2) continue;
@@ -184,16 +234,16 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     }
   }
 
-  for (const [i, j] of candidatePairs(cands, words, g)) {
+  for (const [i, j] of candidatePairs(cands, lengths, g, quoteGrams)) {
     const a = cands[i]!;
     const b = cands[j]!;
-    const [s, l] = words[i]!.length <= words[j]!.length ? [i, j] : [j, i];
-    const c = containment(g[s]!, sets[l]!);
+    const [s, l] = lengths[i]! <= lengths[j]! ? [i, j] : [j, i];
+    const shared = sharedWith(s, l);
+    const c = shared / g[s]!.length;
     if (c >= SAME_WORDS) {
       if (a.fragment === b.fragment) parent[find(i)] = find(j);
       else if (a.sourceId !== b.sourceId) corroboratedShort.add(s); // the part is corroborated, not the whole
     } else if (a.sourceId !== b.sourceId) {
-      const shared = g[s]!.filter((x) => sets[l]!.has(x)).length;
       if (shared >= 2 && shared / g[s]!.length >= SAME_PASSAGE) {
         paraphrased.add(i);
         paraphrased.add(j);
@@ -210,10 +260,14 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
   }
 
   const primaryTokens = primaries.map((p) => ({ ...p, tokens: tokenize(p.text) }));
-  const primarySets = primaryTokens.map((p) => new Set(grams(p.tokens)));
+  // A primary shorter than NGRAM words has no gram a quote of NGRAM words or more could share.
+  const primarySets = primaryTokens.map((p) => {
+    const w = gi.wordIds(p.tokens);
+    return new Set(w.length >= NGRAM ? gi.grams(w) : []);
+  });
   // Which primaries hold a gram: a quote held at ≥ SAME_WORDS by a primary shares one of any
   // (missing allowed + 1) of its grams with it, so only those primaries are compared.
-  const primaryPostings = new Map<string, number[]>();
+  const primaryPostings = new Map<number, number[]>();
   primarySets.forEach((set, k) => {
     for (const x of set) {
       const list = primaryPostings.get(x);
@@ -221,7 +275,7 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
       else primaryPostings.set(x, [k]);
     }
   });
-  const primariesHolding = (grs: string[]): number[] => {
+  const primariesHolding = (grs: Int32Array): number[] => {
     const allowed = grs.length - Math.ceil(SAME_WORDS * grs.length) + 1;
     const found = new Set<number>();
     for (const x of grs.slice(0, allowed + 1)) for (const k of primaryPostings.get(x) ?? []) found.add(k);
@@ -241,12 +295,13 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     const main = members[0]!;
     const primaryCitations: Group['primaryCitations'] = [];
     let verified = members.some((m) => cands[m]!.primary);
-    if (words[main]!.length >= NGRAM) {
-      for (const k of primariesHolding(g[main]!)) {
+    const mainGrams = g[main];
+    if (mainGrams) {
+      for (const k of primariesHolding(mainGrams)) {
         const p = primaryTokens[k]!;
         if (members.some((m) => cands[m]!.itemId === p.itemId)) continue;
-        if (containment(g[main]!, primarySets[k]!) < SAME_WORDS) continue;
-        const span = locateWords(words[main]!, p.text, p.tokens);
+        if (containment(mainGrams, primarySets[k]!) < SAME_WORDS) continue;
+        const span = locateWords(Array.from(words[main]!, (id) => gi.words[id]!), p.text, p.tokens);
         if (span) {
           primaryCitations.push({ itemId: p.itemId, ...span });
           verified = true;
