@@ -6,7 +6,7 @@ import { analyze, analysisToJson } from './analyze/index.js';
 import { readConfig } from './config.js';
 import { DigestError } from './errors.js';
 import { parseDroppedFile } from './gather/files.js';
-import { buildArchive, makeIssue, run, sendIssue, type Progress, type RunOptions } from './pipeline.js';
+import { buildArchive, deliveryIncomplete, makeIssue, run, sendIssue, type Progress, type RunOptions } from './pipeline.js';
 import { readRecords, writeFileAtomic } from './publish/records.js';
 import { issueUrl } from './render/archive.js';
 import { personalize, renderEmail } from './render/email.js';
@@ -98,7 +98,9 @@ function usageError(message: string): DigestError {
 function parseNow(raw: string | undefined): Date {
   if (raw === undefined) return new Date();
   const d = new Date(raw);
-  if (Number.isNaN(d.getTime())) throw usageError(`--now "${raw}" is not an ISO date (e.g. 2026-12-07T08:00:00Z)`);
+  // Only ISO 8601 dates: `new Date()` also takes "2026" or "Dec 7", which would silently pick a week.
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) || Number.isNaN(d.getTime()))
+    throw usageError(`--now "${raw}" is not an ISO date (e.g. 2026-12-07T08:00:00Z)`);
   return d;
 }
 
@@ -117,6 +119,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   if (v.help || command === 'help') {
     io.out(USAGE);
     return 0;
+  }
+  if (command !== 'analyze' && positionals.length > 1) {
+    io.err(`error USAGE: "${command}" takes no arguments (got ${positionals.slice(1).join(' ')})\n`);
+    io.err(USAGE);
+    return 2;
   }
   const at = (p: string | undefined, dflt: string) => path.resolve(io.cwd, p ?? dflt);
   const quiet = Boolean(v.quiet);
@@ -163,7 +170,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         io.out(v.to
           ? `${opts.dryRun ? 'dry run ' : ''}done: test copy of ${sent.digest.id} ${opts.dryRun ? 'not sent' : 'sent'} (ledger untouched)`
           : `${opts.dryRun ? 'dry run ' : ''}${d && d.failed ? 'failed' : 'done'}: issue ${sent.digest.id} · ${d?.written ?? 0} written, ${d?.sent ?? 0} sent, ${d?.skipped ?? 0} already done, ${d?.failed ?? 0} failed, ${d?.unknown ?? 0} unknown, ${d?.deferred ?? 0} deferred`);
-        return d && (d.failed > 0 || d.deferred > 0) ? 1 : 0;
+        return deliveryIncomplete(d) ? 1 : 0;
       }
       case 'analyze':
         return await analyzeCommand(positionals.slice(1), opts.sourcesDir, Boolean(v.json), io);
@@ -177,7 +184,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   } catch (err) {
     if (err instanceof DigestError) {
       io.err(err.format());
-      if (err.exitCode === 2 && err.code === 'USAGE') io.err(`\n${USAGE}`);
+      if (err.exitCode === 2) io.err(err.code === 'USAGE' ? `\n${USAGE}` : '\n(usage: `digest help`)');
       return err.exitCode;
     }
     io.err(`error: ${(err as Error)?.stack ?? String(err)}`);
@@ -270,9 +277,15 @@ async function preview(opts: RunOptions, portArg: string, io: Io): Promise<numbe
       return void res.end(text ? email.text : email.html);
     }
     if (url.pathname === '/' && base !== '/') return void res.writeHead(302, { location: base }).end();
-    const rel = decodeURIComponent(url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname.slice(1));
-    let file = path.resolve(opts.siteDir, rel);
-    if (!file.startsWith(path.resolve(opts.siteDir))) return void res.writeHead(403).end();
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname.slice(1));
+    } catch {
+      return void res.writeHead(400).end('bad request');
+    }
+    const root = path.resolve(opts.siteDir);
+    let file = path.resolve(root, rel);
+    if (file !== root && !file.startsWith(root + path.sep)) return void res.writeHead(403).end();
     try {
       if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');
       const body = await readFile(file);

@@ -15,7 +15,8 @@ import { readConfig } from './config.js';
 import { DigestError } from './errors.js';
 import { gather, markIssued } from './gather/index.js';
 import { readSeenLedger, writeSeenLedger } from './gather/ledger.js';
-import type { Config, DeliverySummary, Digest, Problem, RunReport, SourceItem } from './model.js';
+import type { Config, DeliverySummary, Digest, Problem, RenderedEmail, RunReport, SourceItem } from './model.js';
+import type { SeenLedger } from './gather/index.js';
 import { readRecords, writeRecord } from './publish/records.js';
 import { buildSite, issueUrl } from './render/archive.js';
 import { renderEmail } from './render/email.js';
@@ -61,6 +62,30 @@ export interface MadeIssue {
   report: RunReport;
   digest: Digest | null;
   config: Config;
+  /** The new issue's email, rendered once; sending reuses it. */
+  rendered: RenderedEmail | null;
+}
+
+/** A delivery needs attention (exit 1) when anyone was refused, deferred to a later run, or is in doubt. */
+export function deliveryIncomplete(d: DeliverySummary | null): boolean {
+  return Boolean(d && d.failed + d.deferred + d.unknown > 0);
+}
+
+/**
+ * What a real send needs, checked before anything is written, so a run that cannot deliver leaves digests/
+ * untouched: a valid transport, and with SMTP an unsubscribe secret and a subscriber list of our own (never
+ * the example.com sample).
+ */
+export function checkDelivery(env: NodeJS.ProcessEnv, opts: { needsList: boolean; outboxDir: string }): void {
+  createTransport(env, { outboxDir: opts.outboxDir, rateLimitPerSecond: 0 }).close().catch(() => undefined);
+  if (!env.SMTP_URL) return;
+  if (!env.UNSUBSCRIBE_SECRET)
+    throw new DigestError('ENV_MISSING', 'UNSUBSCRIBE_SECRET is not set', { origin: 'environment', hint: 'set UNSUBSCRIBE_SECRET (e.g. `openssl rand -hex 32`); sending through SMTP signs every unsubscribe link with it' });
+  if (opts.needsList && !env.SUBSCRIBERS && !env.SUBSCRIBERS_FILE && !env.SUBSCRIBERS_URL)
+    throw new DigestError('ENV_MISSING', 'SMTP_URL is set but no subscriber list is', {
+      origin: 'environment',
+      hint: 'set SUBSCRIBERS, SUBSCRIBERS_FILE or SUBSCRIBERS_URL; the sample list (example.com addresses) is only used with the outbox',
+    });
 }
 
 /** gather → analyze → compose → publish. Writes `digests/<id>.json` and `digests/seen.json` (unless dry run). */
@@ -90,15 +115,16 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
     report.nothingNew = true;
     report.issue = { id: existing.id, number: existing.number, subject: existing.subject, url: issueUrl(config, existing.id) };
     opts.log?.(`issue ${existing.id} already fills the slot ${slot}: no new issue (sending resumes it)`);
-    return { report, digest: null, config };
+    await keepFeedState(opts, nextLedger);
+    return { report, digest: null, config, rendered: null };
   }
   if (gathered.items.length === 0 && !opts.force) {
     report.nothingNew = true;
     if (report.gathered === 0 && gathered.problems.length > 0) {
       report.ok = false;
       report.problems.push({ code: 'NOTHING_USABLE', origin: opts.sourcesDir, message: 'no source produced anything usable', hint: 'see the problems above; check the network and sources/feeds.yaml' });
-    }
-    return { report, digest: null, config };
+    } else await keepFeedState(opts, nextLedger);
+    return { report, digest: null, config, rendered: null };
   }
   const items: SourceItem[] = gathered.items.length ? gathered.items : gathered.known;
 
@@ -115,7 +141,8 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   report.issue = { id: digest.id, number: digest.number, subject: digest.subject, url: issueUrl(config, digest.id) };
 
   // Render before anything is written: a template error must leave digests/ untouched.
-  await renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') });
+  const rendered = await timed(progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
+    (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
 
   await timed(progress, 'publish', async () => {
     if (opts.dryRun) {
@@ -125,7 +152,15 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
     await writeRecord(opts.digestsDir, digest);
     await writeSeenLedger(opts.digestsDir, markIssued(nextLedger, items, digest.id));
   }, () => (opts.dryRun ? 'dry run: nothing written' : `record ${digest.id}.json and seen ledger written`));
-  return { report, digest, config };
+  return { report, digest, config, rendered };
+}
+
+/**
+ * A run that makes no issue still records what it learned about the feeds (ETags, last success, failures in
+ * a row), or a feed failing every week would never be flagged. Items stay unissued, so they are still new.
+ */
+async function keepFeedState(opts: RunOptions, ledger: SeenLedger): Promise<void> {
+  if (!opts.dryRun) await writeSeenLedger(opts.digestsDir, ledger);
 }
 
 /** Build the archive from every record. */
@@ -147,6 +182,8 @@ export interface SendOptions extends RunOptions {
   to?: string;
   /** The issue itself, when it is not (yet) in digests/: a dry run's unwritten issue. */
   digest?: Digest;
+  /** Its email, when already rendered (by makeIssue): MJML runs once per issue. */
+  rendered?: RenderedEmail;
   resendUnknown?: boolean;
 }
 
@@ -160,7 +197,8 @@ export async function sendIssue(opts: SendOptions & { config?: Config }): Promis
       origin: opts.digestsDir,
       hint: opts.issueId ? `pick one of: ${records.map((r) => r.id).join(', ') || '(none)'}` : 'run `digest make` first',
     });
-  const rendered = await timed(opts.progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
+  checkDelivery(opts.env, { needsList: !opts.to, outboxDir: opts.outboxDir });
+  const rendered = opts.rendered && opts.digest === digest ? opts.rendered : await timed(opts.progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
     (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
   const transport = createTransport(opts.env, { outboxDir: opts.outboxDir, rateLimitPerSecond: config.email.rateLimitPerSecond });
   try {
@@ -187,6 +225,7 @@ export async function sendIssue(opts: SendOptions & { config?: Config }): Promis
 
 /** The main job: make the issue (if anything is new), rebuild the archive, send. */
 export async function run(opts: RunOptions): Promise<RunReport> {
+  if (!opts.dryRun) checkDelivery(opts.env, { needsList: true, outboxDir: opts.outboxDir });
   const made = await makeIssue(opts);
   const { report, config } = made;
   if (!report.ok) return report;
@@ -194,10 +233,10 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     report.pages = await buildArchive({ ...opts, config });
   }
   if (report.issue) {
-    const sent = await sendIssue({ ...opts, config, issueId: report.issue.id, digest: made.digest ?? undefined });
+    const sent = await sendIssue({ ...opts, config, issueId: report.issue.id, digest: made.digest ?? undefined, rendered: made.rendered ?? undefined });
     report.delivery = sent.delivery;
     report.problems.push(...sent.problems);
-    if (sent.delivery && sent.delivery.failed > 0) report.ok = false;
+    if (deliveryIncomplete(sent.delivery)) report.ok = false;
   }
   return report;
 }

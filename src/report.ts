@@ -11,7 +11,7 @@ export function summaryLine(r: RunReport): string {
   ];
   if (r.delivery) parts.push(`${r.delivery.written} messages written, ${r.delivery.sent} sent${r.delivery.failed ? `, ${r.delivery.failed} failed` : ''}`);
   parts.push(`${r.problems.length} ${r.problems.length === 1 ? 'problem' : 'problems'}`);
-  const head = r.nothingNew && !r.quotes ? 'nothing new' : r.ok ? 'done' : 'failed';
+  const head = !r.ok ? 'failed' : r.nothingNew && !r.quotes ? 'nothing new' : 'done';
   return `${r.dryRun ? 'dry run ' : ''}${head}: ${parts.join(' · ')}`;
 }
 

@@ -150,12 +150,19 @@ function ledgerSyncMode(option: LedgerSync | undefined, env: NodeJS.ProcessEnv |
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every email address in a server's words, masked (a***@e***.com). */
+export function maskAddresses(text: string): string {
+  return text.replace(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g, (a) => maskAddress(a));
+}
+
 type Outcome = { state: 'sent' | 'failed' | 'unknown' | 'deferred'; code: number | null; error: string | null; auth: boolean };
 
 function classify(err: unknown, committed: boolean): Outcome {
   const e = err as SendError;
   const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
-  const error = `${e?.code ?? 'ERROR'}: ${(e?.response ?? e?.message ?? String(err)).toString().slice(0, 300)}`;
+  // Servers often echo the recipient ("550 5.1.1 <x@y>: Recipient address rejected"): the text goes to the log
+  // and into the committed ledger, so every address in it is masked first.
+  const error = maskAddresses(`${e?.code ?? 'ERROR'}: ${(e?.response ?? e?.message ?? String(err)).toString().slice(0, 300)}`);
   if (isAuthError(err)) return { state: 'deferred', code, error, auth: true };
   // Branch on the SMTP reply code: 451 and 550 both arrive as EENVELOPE.
   if (code !== null && code >= 500) return { state: 'failed', code, error, auth: false };

@@ -178,7 +178,8 @@ export function parseDigestRecord(text: string, origin: string): Digest {
     return v;
   };
   if (data.schema !== 1) throw invalid(origin, 'schema', `expected 1, got ${JSON.stringify(data.schema)}`);
-  for (const key of ['id', 'date', 'publishedAt', 'title', 'subject', 'preheader', 'intro']) str(data, key, '');
+  // slot keys one issue per schedule slot (pipeline.ts): a record without one could be made twice.
+  for (const key of ['id', 'date', 'slot', 'publishedAt', 'title', 'subject', 'preheader', 'intro']) str(data, key, '');
   const expectedId = path.basename(origin).replace(/\.json$/, '');
   if (RECORD_FILE.test(path.basename(origin)) && data.id !== expectedId) {
     throw invalid(origin, 'id', `"${String(data.id)}" does not match the file name (${expectedId})`);

@@ -123,13 +123,16 @@ describe('deliver over SMTP', () => {
   });
 
   it('records a 550 as failed with its code, does not retry it, and a rerun skips it', async () => {
-    sink.behave.rcpt = (to) => (to === 'reader2@example.com' ? { kind: 'reject', code: 550, message: 'no such user' } : { kind: 'ok' });
+    // Like real servers, this one echoes the address in its refusal; it must not reach the committed ledger.
+    sink.behave.rcpt = (to) => (to === 'reader2@example.com' ? { kind: 'reject', code: 550, message: '5.1.1 <reader2@example.com>: no such user' } : { kind: 'ok' });
     const summary = await run({ subscribers: subs(3) });
     expect(summary).toMatchObject({ sent: 2, failed: 1 });
     expect(sink.rcpts.filter((r) => r === 'reader2@example.com')).toHaveLength(1);
     const h = subscriberHash(config.email.listId, 'reader2@example.com');
     const rec = SendLedger.read(dir, digest.id).filter((r) => r.recipient === h);
     expect(rec.map((r) => [r.state, r.responseCode])).toEqual([['failed', 550]]);
+    expect(rec[0]?.error).toContain('no such user');
+    expect(JSON.stringify(SendLedger.read(dir, digest.id))).not.toContain('reader2@example.com');
     sink.behave = {};
     const again = await run({ subscribers: subs(3) });
     expect(again).toMatchObject({ sent: 0, skipped: 3 });

@@ -155,6 +155,9 @@ describe('digest run, end to end', () => {
     const next = await runCli(['run', '--now', '2026-12-07T07:00:00Z'], { cwd: dir });
     expect(next.code, next.stderr).toBe(0);
     expect(next.stdout).toMatch(/^nothing new/m);
+    // A run without an issue still counts the broken feed's failures, so a feed failing for weeks is flagged.
+    const seen = JSON.parse(await readFile(path.join(dir, 'digests', 'seen.json'), 'utf8')) as { feeds: Record<string, { consecutiveFailures: number }> };
+    expect(Math.max(...Object.values(seen.feeds).map((f) => f.consecutiveFailures))).toBeGreaterThanOrEqual(3);
     expect((await listFiles(path.join(dir, 'digests'))).filter((f) => /^\d{4}-.*\.json$/.test(f))).toEqual(['2026-11-30-1.json']);
   });
 
@@ -186,6 +189,29 @@ describe('bad configuration', () => {
     expect(bad.stderr).toMatch(where);
     expect(bad.stderr).toMatch(/hint: /);
     expect(await snapshot(path.join(dir, 'digests'))).toEqual(before);
+  });
+
+  it.each([
+    [{ SMTP_URL: 'smtp://127.0.0.1:9' }, /UNSUBSCRIBE_SECRET is not set/],
+    [{ SMTP_URL: 'smtp://127.0.0.1:9', UNSUBSCRIBE_SECRET: 's' }, /no subscriber list/],
+  ])('a run that could not deliver (%j) stops before writing anything', async (env, message) => {
+    const dir = await tempProject({ dropped: { 'note.md': '“We are squarely an age of research company,” he said.\n' } });
+    const r = await runCli(['run', '--now', '2026-11-30T07:00:00Z'], { cwd: dir, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/hint: /);
+    expect(await listFiles(path.join(dir, 'digests'))).toEqual([]);
+  });
+
+  it.each([
+    [['run', '--now', '2026'], /--now "2026" is not an ISO date/],
+    [['run', 'extra'], /"run" takes no arguments/],
+  ])('%j is a usage error', async (args, message) => {
+    const dir = await tempProject();
+    const r = await runCli(args, { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('Usage:');
   });
 
   it('an unknown command prints the usage and exits 2', async () => {
