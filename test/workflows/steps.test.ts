@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { interpolate, type Contexts } from '../../scripts/rehearse/expressions.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workflow = parse(readFileSync(path.join(root, '.github/workflows/digest.yml'), 'utf8')) as {
@@ -38,29 +39,29 @@ interface Trigger {
   inputs?: Partial<Record<'dry_run' | 'force' | 'send' | 'issue', string>>;
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
+  madeIssue?: string;
 }
 
 /**
- * Fills a step's `env:` as Actions would, for the few expression forms the workflow uses. An unknown form
- * throws, so a new expression in the workflow cannot slip past this test unevaluated.
+ * Fills a step's `env:` as Actions would, with the same evaluator `npm run rehearse` uses (it refuses forms it
+ * does not know, so a new expression in the workflow cannot slip past this test unevaluated). The make job is
+ * taken to have made `t.madeIssue` (default 2026-11-30-1; '' for a week with nothing new).
  */
 function evaluateEnv(env: Record<string, string>, t: Trigger, runnerTemp: string): Record<string, string> {
-  const inputs = t.event === 'schedule' ? {} : (t.inputs ?? {});
-  const out: Record<string, string> = {};
-  for (const [key, template] of Object.entries(env)) {
-    out[key] = template.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expr: string) => {
-      let m: RegExpMatchArray | null;
-      if ((m = expr.match(/^inputs\.(\w+)$/))) return inputs[m[1] as keyof typeof inputs] ?? '';
-      if ((m = expr.match(/^inputs\.(\w+) \|\| '(\w+)'$/))) return inputs[m[1] as keyof typeof inputs] || m[2]!;
-      if ((m = expr.match(/^secrets\.(\w+)$/))) return t.secrets?.[m[1]!] ?? '';
-      if ((m = expr.match(/^vars\.(\w+)$/))) return t.vars?.[m[1]!] ?? '';
-      if (expr === 'needs.deploy.outputs.page_url') return 'https://someone.github.io/debate-digest/';
-      if (expr === 'runner.temp') return runnerTemp;
-      if (expr === 'github.ref_name') return 'main';
-      throw new Error(`unhandled expression in env ${key}: ${expr}`);
-    });
-  }
-  return out;
+  const ctx: Contexts = {
+    inputs: t.event === 'schedule' ? {} : (t.inputs ?? {}),
+    secrets: t.secrets ?? {},
+    vars: t.vars ?? {},
+    github: { ref_name: 'main', event_name: t.event },
+    runner: { temp: runnerTemp },
+    steps: {},
+    needs: {
+      make: { outputs: { issue: t.madeIssue ?? '2026-11-30-1', sha: 'abc1234' }, result: 'success' },
+      deploy: { outputs: { page_url: 'https://someone.github.io/debate-digest/' }, result: 'success' },
+    },
+    status: 'success',
+  };
+  return Object.fromEntries(Object.entries(env).map(([key, template]) => [key, interpolate(template, ctx)]));
 }
 
 interface StepRun {
@@ -166,10 +167,10 @@ describe('send step', () => {
   };
   const send = (t: Trigger, npx?: { stdout?: string; exit?: number }) => runStep('send', 'Send the issue', t, npx);
 
-  it('on schedule sends the latest issue to everyone, after masking every line of multi-line secrets', () => {
+  it('on schedule sends this week\'s issue (made or resumed by the make job) to everyone, after masking every line of multi-line secrets', () => {
     const r = send({ event: 'schedule', secrets });
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual([['--no-install', 'digest', 'send']]);
+    expect(r.calls).toEqual([['--no-install', 'digest', 'send', '--issue', '2026-11-30-1']]);
     const masks = r.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
     expect(masks).toEqual([
       '::add-mask::-----BEGIN PRIVATE KEY-----',
@@ -185,7 +186,7 @@ describe('send step', () => {
 
   it('sends only to TEST_RECIPIENT for send=test, and refuses without it', () => {
     const ok = send({ event: 'workflow_dispatch', inputs: { send: 'test' }, secrets });
-    expect(ok.calls).toEqual([['--no-install', 'digest', 'send', '--to', 'editor@example.test']]);
+    expect(ok.calls).toEqual([['--no-install', 'digest', 'send', '--issue', '2026-11-30-1', '--to', 'editor@example.test']]);
     const missing = send({ event: 'workflow_dispatch', inputs: { send: 'test' }, secrets: { ...secrets, TEST_RECIPIENT: '' } });
     expect(missing.status).toBe(2);
     expect(missing.calls).toEqual([]);

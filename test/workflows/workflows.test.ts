@@ -209,13 +209,15 @@ describe('digest.yml: jobs', () => {
   it('send: skipped on a dry run or send=none, and sends to the test address for send=test', () => {
     expect(send.if).toMatch(/!\s*inputs\.dry_run/);
     expect(send.if).toMatch(/inputs\.send\s*!=\s*'none'/);
+    // Nothing to send in a week with nothing new: never last week's issue to people who joined since.
+    expect(send.if).toMatch(/needs\.make\.outputs\.issue\s*!=\s*''/);
     const step = stepRunning(send, /npx --no-install digest "\$\{args\[@\]\}"/);
     expect(step.run).toMatch(/args=\(send\)/);
     expect(step.run).toMatch(/--to "\$TEST_RECIPIENT"/);
     expect(step.run).toMatch(/--issue "\$ISSUE"/);
     expect(step.env).toMatchObject({
       SEND_MODE: "${{ inputs.send || 'all' }}",
-      ISSUE: '${{ inputs.issue }}',
+      ISSUE: '${{ inputs.issue || needs.make.outputs.issue }}',
       TEST_RECIPIENT: '${{ secrets.TEST_RECIPIENT }}',
     });
     for (const name of ['SMTP_URL', 'SUBSCRIBERS', 'UNSUBSCRIBE_SECRET', 'DKIM_PRIVATE_KEY']) {
@@ -320,7 +322,7 @@ describe('supply chain and injection', () => {
         found += 1;
       }
     }
-    expect(found).toBe(5); // SMTP_URL, SUBSCRIBERS, UNSUBSCRIBE_SECRET, DKIM_PRIVATE_KEY, TEST_RECIPIENT
+    expect(found).toBe(6); // SMTP_URL, SUBSCRIBERS, UNSUBSCRIBE_SECRET, DKIM_PRIVATE_KEY, TEST_RECIPIENT, EXPORT_TOKEN
     // The raw text agrees: no `secrets: inherit`, no secret in a key or anywhere the walk above cannot see.
     expect(text['ci.yml']).not.toMatch(/secrets\./);
     const secretLines = text['digest.yml'].split('\n').filter((l) => /secrets\./.test(l) && !/^\s*#/.test(l));
