@@ -194,10 +194,16 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
       speaker ?? (main.raw.form === 'turn' ? `turn:${main.item.id}:${main.raw.label}` : `quote:${main.item.id}:${main.raw.start}`),
     );
   }
+  // Every candidate's state (its attribution, themes, dedupe record) is done with once the quotes are built;
+  // emptied here rather than kept alive until analyze returns, through the counterpoint stage's peak.
+  found.length = 0;
+  cands.length = 0;
+  groups.length = 0;
   // Ties by id in code-unit order: the same order localeCompare gives these ASCII ids, at a fraction of the cost.
   quotes.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
 
   const passages = all.flatMap((it) => buildPassages(it, voicesByItem.get(it.id)!));
+  voicesByItem.clear();
   // Key claims: a named speaker's (or an explicitly attributed person's) words long enough to argue with.
   const claims = quotes.filter(
     (q) =>
