@@ -6,6 +6,7 @@
 import Handlebars from 'handlebars';
 import { DateTime } from 'luxon';
 import type { VerbatimStatus, Stance } from '../model.js';
+import { cleanLine } from '../compose/digest.js';
 
 /**
  * The only URL schemes we ever put in an href. Handlebars escaping does not stop `javascript:` (field notes),
@@ -75,8 +76,7 @@ export function stanceLabel(stance: unknown): string {
 
 /** Remove CR, LF and other control characters (header-safe, one line), collapse runs of space. */
 export function oneLine(s: unknown): string {
-  if (typeof s !== 'string') return '';
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return typeof s === 'string' ? cleanLine(s) : '';
 }
 
 /** Register the shared helpers on a Handlebars environment (an isolated one from Handlebars.create()). */
