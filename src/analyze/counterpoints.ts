@@ -213,6 +213,34 @@ export const BUCKET_TOP_K = 4;
  * of the claim's themes from a side that opposes it (theme × stance buckets, best BUCKET_TOP_K by a cheap
  * claim-independent strength). Comparing every claim with every passage grows with the square of the week.
  */
+/** Int32 lists for many passages in one growing buffer: list i is data[start[i]..start[i+1]). */
+class FlatInts {
+  data = new Int32Array(1024);
+  size = 0;
+  readonly start: Int32Array;
+  private count = 0;
+  constructor(lists: number) {
+    this.start = new Int32Array(lists + 1);
+  }
+  add(xs: Iterable<number>): void {
+    for (const x of xs) {
+      if (this.size === this.data.length) {
+        const grown = new Int32Array(this.data.length * 2);
+        grown.set(this.data);
+        this.data = grown;
+      }
+      this.data[this.size++] = x;
+    }
+    this.start[++this.count] = this.size;
+  }
+  /** List i, as a view (no copy). */
+  of(i: number): Int32Array {
+    return this.data.subarray(this.start[i]!, this.start[i + 1]!);
+  }
+}
+
+const EMPTY_IDS = new Int32Array(0);
+
 /** Shared empty lists: most passages have no critique words or themes, and one array each adds up. */
 const NO_HITS: readonly string[] = Object.freeze([]);
 const NO_THEMES: readonly string[] = Object.freeze([]);
@@ -236,9 +264,14 @@ export function pairCounterpoints(
     return out;
   };
   // Each passage's tokens live only while its words and critique hits are read: kept for every passage of
-  // the week at once they were millions of objects, the analyze stage's largest allocation.
-  const words: Int32Array[] = new Array(passages.length);
+  // the week at once they were millions of objects, the analyze stage's largest allocation. The words,
+  // lead-in words and vectors that scoring needs are kept for passages that can answer at all, in flat typed
+  // arrays with offsets (one small typed array per passage costs more in headers than in words).
+  const speakerById = new Map(opts.speakers.map((s) => [s.id, s]));
   const passageHits: (readonly string[])[] = new Array(passages.length);
+  const passageStances: Stance[] = new Array(passages.length);
+  const eligible: boolean[] = new Array(passages.length);
+  const words = new FlatInts(passages.length);
   const dfArr: number[] = [];
   let dfStamp = new Int32Array(0);
   passages.forEach((p, i) => {
@@ -254,37 +287,17 @@ export function pairCounterpoints(
       dfStamp[w] = i;
       dfArr[w] = (dfArr[w] ?? 0) + 1;
     }
-    words[i] = ws;
     const h = critiqueHits(p.text, toks);
     passageHits[i] = h.length > 0 ? h : NO_HITS;
+    passageStances[i] = stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null });
+    eligible[i] = p.text.length >= 25 && (h.length > 0 || passageStances[i] !== 'neutral');
+    words.add(eligible[i] ? ws : EMPTY_IDS);
   });
   dfStamp = new Int32Array(0);
   const df = (w: number) => dfArr[w] ?? 0;
   const n = passages.length + 1;
   const idfCache: number[] = [];
   const idf = (w: number) => (idfCache[w] ??= Math.log(n / (1 + df(w))) + 0.5);
-  interface PVec {
-    ids: Int32Array;
-    w: Float64Array;
-    norm: number;
-    total: number;
-  }
-  const pvec = (ws: Int32Array): PVec => {
-    const acc = new Map<number, number>();
-    for (const x of ws) acc.set(x, (acc.get(x) ?? 0) + idf(x));
-    const out: PVec = { ids: new Int32Array(acc.size), w: new Float64Array(acc.size), norm: 0, total: 0 };
-    let k = 0;
-    let sq = 0;
-    for (const [x, v] of acc) {
-      out.ids[k] = x;
-      out.w[k++] = v;
-      sq += v * v;
-      out.total += v;
-    }
-    out.norm = Math.sqrt(sq) || 1;
-    return out;
-  };
-  const speakerById = new Map(opts.speakers.map((s) => [s.id, s]));
   // Names and aliases of the speakers, to see whom a claim talks about.
   const nameToId = new Map<string, string>();
   for (const sp of opts.speakers) for (const nm of [sp.name, ...sp.aliases]) if (nm.trim()) nameToId.set(nm.toLowerCase(), sp.id);
@@ -295,17 +308,37 @@ export function pairCounterpoints(
   // all (words of critique, or a side in the debate).
   // A strong word of critique ("naive", "theology") is an outright argument on its own.
   const passageStrong = passageHits.map((h) => h.some((w, k) => h[k + 1] === w && !WEAK.has(w) && w !== "n't"));
-  const passageStances: Stance[] = passages.map((p) =>
-    stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null }),
-  );
-  const eligible = passages.map((p, i) => p.text.length >= 25 && (passageHits[i]!.length > 0 || passageStances[i] !== 'neutral'));
-  const contextWords: (Int32Array | null)[] = passages.map((p, i) => (eligible[i] ? ids(contentWords(p.context)) : null));
-  const passageVecs: (PVec | null)[] = passages.map((_, i) => {
-    if (!eligible[i]) return null;
-    const both = new Int32Array(words[i]!.length + contextWords[i]!.length);
-    both.set(words[i]!);
-    both.set(contextWords[i]!, words[i]!.length);
-    return pvec(both);
+  const contextWords = new FlatInts(passages.length);
+  passages.forEach((p, i) => contextWords.add(eligible[i] ? ids(contentWords(p.context)) : EMPTY_IDS));
+  // The passage's vector (sentence and lead-in), weights by word id in order of first appearance.
+  const vecIds = new FlatInts(passages.length);
+  let vecW = new Float64Array(1024);
+  const vecNorm = new Float64Array(passages.length);
+  const vecTotal = new Float64Array(passages.length);
+  passages.forEach((_, i) => {
+    if (!eligible[i]) {
+      vecIds.add(EMPTY_IDS);
+      return;
+    }
+    const acc = new Map<number, number>();
+    for (const ws of [words.of(i), contextWords.of(i)]) for (const x of ws) acc.set(x, (acc.get(x) ?? 0) + idf(x));
+    const at = vecIds.size;
+    vecIds.add(acc.keys());
+    if (vecW.length < vecIds.size) {
+      const grown = new Float64Array(Math.max(vecIds.size, vecW.length * 2));
+      grown.set(vecW);
+      vecW = grown;
+    }
+    let k = at;
+    let sq = 0;
+    let total = 0;
+    for (const v of acc.values()) {
+      vecW[k++] = v;
+      sq += v * v;
+      total += v;
+    }
+    vecNorm[i] = Math.sqrt(sq) || 1;
+    vecTotal[i] = total;
   });
   const passageThemes: (readonly string[])[] = passages.map((p, i) => {
     if (!eligible[i]) return NO_THEMES;
@@ -343,11 +376,11 @@ export function pairCounterpoints(
   // Rarity counted over what the index holds (sentence and lead-in): words only ever in lead-ins ("said")
   // would otherwise look rare while every passage has them.
   const vecDf = new Int32Array(vocab.size);
-  for (const v of passageVecs) if (v) for (const w of v.ids) vecDf[w]!++;
+  for (let k = 0; k < vecIds.size; k++) vecDf[vecIds.data[k]!]!++;
   passages.forEach((p, i) => {
     if (!eligible[i]) return;
     push(byItem, p.itemId, i);
-    for (const w of passageVecs[i]!.ids) if (vecDf[w]! <= rareCap) push(byRareWord, w, i);
+    for (const w of vecIds.of(i)) if (vecDf[w]! <= rareCap) push(byRareWord, w, i);
     for (const t of passageThemes[i]!) offer(`${t}\u0000${passageStances[i]}`, i);
   });
   const STANCES: Stance[] = ['research', 'scaling', 'paradigm', 'neutral'];
@@ -388,11 +421,14 @@ export function pairCounterpoints(
     }
     for (const x of qUnique) qNorm += qWeight[x]! * qWeight[x]!;
     qNorm = Math.sqrt(qNorm) || 1;
-    const share = (ws: Int32Array) => {
-      if (ws.length === 0) return 0;
+    const share = (list: FlatInts, i: number) => {
+      const from = list.start[i]!;
+      const to = list.start[i + 1]!;
+      if (to === from) return 0;
+      const ws = list.data;
       let k = 0;
-      for (const w of ws) if (qWeight[w]! > 0) k++;
-      return k / ws.length;
+      for (let j = from; j < to; j++) if (qWeight[ws[j]!]! > 0) k++;
+      return k / (to - from);
     };
     const qVoice = claimVoices.get(q.id) ?? `quote:${q.id}`;
     const qMentions = new Set<string>();
@@ -433,22 +469,23 @@ export function pairCounterpoints(
       // another critic or by Sutskever's side later, not by the Sutskever lines the critic is quoting.
       if (p.speaker !== null && qMentions.has(p.speaker)) continue;
       if (pStance === q.stance && pStance !== 'neutral') continue;
-      if (share(words[i]!) >= 0.45) continue;
+      if (share(words, i) >= 0.45) continue;
       const sharedTheme = themeMasks ? (passageThemeMask[i]! & qThemeMask) !== 0 : passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
       // Cosine dilutes against a long claim (a 300-word turn); the share of the answer's lead-in and words
       // that the claim uses is fairer then ("Of the top-down belief that keeps a researcher going, X says: …").
-      const pv = passageVecs[i]!;
       let dot = 0;
       let inClaim = 0;
-      for (let k = 0; k < pv.ids.length; k++) {
-        const cw = qWeight[pv.ids[k]!]!;
+      const vIds = vecIds.data;
+      for (let k = vecIds.start[i]!, end = vecIds.start[i + 1]!; k < end; k++) {
+        const cw = qWeight[vIds[k]!]!;
         if (cw > 0) {
-          dot += cw * pv.w[k]!;
-          inClaim += pv.w[k]!;
+          dot += cw * vecW[k]!;
+          inClaim += vecW[k]!;
         }
       }
-      const lexical = Math.max(dot / (qNorm * pv.norm), 0.5 * (pv.total ? inClaim / pv.total : 0));
+      const pTotal = vecTotal[i]!;
+      const lexical = Math.max(dot / (qNorm * vecNorm[i]!), 0.5 * (pTotal ? inClaim / pTotal : 0));
       // (Across pieces the side comes from the piece, not from an opposite claim, so it earns no floor: the
       // answer must still use the claim's words.)
       const crossSide = opposed >= 1 && !sameItemAsClaim && OPPOSED[q.stance]?.[pStance] !== 1;
@@ -467,7 +504,7 @@ export function pairCounterpoints(
       // Quoted words of someone unnamed are weaker evidence than a named speaker's or the author's own.
       const quotedPenalty = p.quoted && p.speaker === null ? 0.6 : 1;
       // An answer that has just set the claim up ("He says X. That is wrong.") is answering that claim.
-      const setUp = share(contextWords[i]!) >= 0.3 ? 1.3 : 1;
+      const setUp = share(contextWords, i) >= 0.3 ? 1.3 : 1;
       // Reporting what the speaker says ("he reframes the problem as …") sets an answer up without being one,
       // and a concession ("they're sensible") agrees.
       const score = rel * Math.sqrt(rel) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp * passageTone[i]!;
