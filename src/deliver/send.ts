@@ -218,6 +218,17 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
         summary.skipped++;
         continue;
       }
+      if ((last?.state === 'attempting' || last?.state === 'unknown') && transport.holds) {
+        // Where the far side can be asked (the outbox), an interrupted send is settled, never left in doubt:
+        // the file is there (sent), or it is not and the recipient is sent now (the file name is the same).
+        if (await transport.holds(last.messageId)) {
+          await record(sub.hash, last.messageId, 'sent', last.attempts, 250, null);
+          summary.skipped++;
+          continue;
+        }
+        todo.push({ sub, attempts: last.attempts });
+        continue;
+      }
       if (last?.state === 'attempting') {
         // Killed between the commit point and the server's answer being recorded: the server may hold it.
         await record(sub.hash, last.messageId, 'unknown', last.attempts, null, 'interrupted after the message was committed (previous run stopped)');

@@ -14,7 +14,7 @@
  * server's 354, so we can send the whole body, call `onCommit`, and only then end the stream (the dot).
  */
 import { Readable } from 'node:stream';
-import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { DigestError, redactUrl } from '../errors.js';
@@ -48,6 +48,12 @@ export interface OutgoingMessage {
 export interface Transport {
   name: 'outbox' | 'smtp' | 'json';
   send(msg: OutgoingMessage): Promise<{ accepted: boolean; response: string }>;
+  /**
+   * Whether the far side certainly holds this message, where that can be known (the outbox: its file
+   * exists). A send interrupted after its commit point is then settled instead of left "unknown". SMTP cannot
+   * be asked, so it has no such method.
+   */
+  holds?(messageId: string): Promise<boolean>;
   /** Check we can send at all (SMTP: connect and log in) before anyone is sent. */
   verify(): Promise<void>;
   close(): Promise<void>;
@@ -121,6 +127,9 @@ export function createOutboxTransport(outboxDir: string): Transport {
       }
       await rename(tmp, file);
       return { accepted: true, response: `250 written ${path.basename(file)}` };
+    },
+    async holds(messageId) {
+      return access(path.join(outboxDir, outboxFileName(messageId))).then(() => true, () => false);
     },
     async verify() {
       await mkdir(outboxDir, { recursive: true });

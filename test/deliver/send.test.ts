@@ -254,6 +254,27 @@ describe('deliver over SMTP', () => {
     expect(DEVELOPMENT_SECRET).toMatch(/DEVELOPMENT-ONLY/);
   });
 
+  it('regression: an outbox send interrupted after its commit point is settled on the rerun, never skipped', async () => {
+    const d = path.join(dir, 'interrupted');
+    const outbox = path.join(d, 'outbox');
+    const list = subs(2, 'crash');
+    await run({ subscribers: list, transport: createOutboxTransport(outbox), ledgerDir: d });
+    const [kept, lost] = readdirSync(outbox).sort();
+    // As if the process died after "attempting" was written: for one the rename happened, for the other not.
+    rmSync(path.join(outbox, lost as string));
+    const ledger = SendLedger.open(d, digest.id);
+    for (const r of SendLedger.read(d, digest.id).filter((x) => x.state === 'sent')) await ledger.append({ ...r, state: 'attempting' });
+    await ledger.flush();
+    ledger.close();
+    const before = readFileSync(path.join(outbox, kept as string));
+    const again = await run({ subscribers: list, transport: createOutboxTransport(outbox), ledgerDir: d });
+    expect(again).toMatchObject({ sent: 1, skipped: 1, unknown: 0 });
+    expect(readdirSync(outbox).sort()).toEqual([kept, lost]);
+    expect(readFileSync(path.join(outbox, kept as string)).equals(before)).toBe(true);
+    const last = new Map(SendLedger.read(d, digest.id).map((r) => [r.recipient, r.state]));
+    expect([...last.values()]).toEqual(['sent', 'sent']);
+  });
+
   it('writes byte-identical outbox messages for the same issue, recipient and run time (reviewable)', async () => {
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');
