@@ -81,17 +81,18 @@ export function locateWords(quoteWords: string[], text: string, tokens: Token[] 
 }
 
 /**
- * Pairs of candidates worth comparing, each as [i, j] with i < j, in ascending order. Only quotes that share a
+ * Pairs of candidates worth comparing, each as the number i·n + j with i < j (n candidates), ascending. Only quotes that share a
  * 4-gram can be the same words or the same passage, so this is an inverted index of grams with prefix
  * filtering (an exact similarity join): a quote with n grams that another holds at ≥ SAME_WORDS (or shares
  * ≥ SAME_PASSAGE of, and at least 2) misses at most `allowed` of its grams there, so the other must hold one
  * of its `allowed + 1` rarest grams. Probing only those keeps common grams ("one of the most") from making
  * every quote a neighbour of every other, without dropping any pair the comparison below would act on.
  */
-function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int32Array | null)[], gramCount: number): [number, number][] {
+function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int32Array | null)[], gramCount: number): Float64Array {
   // Document frequencies and postings by gram id: this runs over every quote of the week.
+  // Postings in one flat array (quotes holding gram x: post[postStart[x] .. postStart[x + 1]), in quote
+  // order), counted first and then filled: an array per gram was millions of small arrays.
   const df = new Int32Array(gramCount);
-  const postings: number[][] = Array.from({ length: gramCount }, () => []);
   const seenIn = new Int32Array(gramCount).fill(-1);
   ids.forEach((grs, i) => {
     if (!grs) return;
@@ -99,18 +100,34 @@ function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int
       if (seenIn[id] === i) continue;
       seenIn[id] = i;
       df[id]!++;
-      postings[id]!.push(i);
     }
   });
-  const pairs = new Set<number>();
+  const postStart = new Int32Array(gramCount + 1);
+  for (let x = 0; x < gramCount; x++) postStart[x + 1] = postStart[x]! + df[x]!;
+  const post = new Int32Array(postStart[gramCount]!);
+  const fill = postStart.slice(0, gramCount);
+  seenIn.fill(-1);
+  ids.forEach((grs, i) => {
+    if (!grs) return;
+    for (const id of grs) {
+      if (seenIn[id] === i) continue;
+      seenIn[id] = i;
+      post[fill[id]!++] = i;
+    }
+  });
+  // Pairs as numbers i·n + j in a growing Float64Array, sorted and made unique at the end (a Set and a
+  // two-element array per pair before): that order is ascending i, then j.
   const n = cands.length;
-  const out: [number, number][] = [];
+  let keys = new Float64Array(1024);
+  let size = 0;
+  const seenFor = new Int32Array(n).fill(-1);
   const add = (a: number, b: number) => {
-    const [i, j] = a < b ? [a, b] : [b, a];
-    const key = i * n + j;
-    if (pairs.has(key)) return;
-    pairs.add(key);
-    out.push([i, j]);
+    if (size === keys.length) {
+      const grown = new Float64Array(keys.length * 2);
+      grown.set(keys);
+      keys = grown;
+    }
+    keys[size++] = a < b ? a * n + b : b * n + a;
   };
   ids.forEach((grs, s) => {
     if (!grs || grs.length === 0) return;
@@ -120,14 +137,19 @@ function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int
     // Rarest first (ties by id, so the choice is deterministic); +1 against rounding at the bounds.
     const prefix = Array.from(grs).sort((a, b) => df[a]! - df[b]! || a - b).slice(0, allowed + 2);
     for (const x of new Set(prefix)) {
-      for (const l of postings[x]!) {
+      for (let k = postStart[x]!, end = postStart[x + 1]!; k < end; k++) {
+        const l = post[k]!;
         // The pair is judged from the shorter quote's side; the longer one finds it when it is the shorter.
-        if (l === s || lengths[l]! < lengths[s]! || cands[l]!.itemId === cands[s]!.itemId) continue;
+        if (l === s || seenFor[l] === s || lengths[l]! < lengths[s]! || cands[l]!.itemId === cands[s]!.itemId) continue;
+        seenFor[l] = s;
         add(s, l);
       }
     }
   });
-  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const sorted = keys.subarray(0, size).sort();
+  let unique = 0;
+  for (let k = 0; k < size; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k]!;
+  return sorted.subarray(0, unique);
 }
 
 /**
@@ -234,7 +256,10 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     }
   }
 
-  for (const [i, j] of candidatePairs(cands, lengths, g, quoteGrams)) {
+  const n = cands.length;
+  for (const key of candidatePairs(cands, lengths, g, quoteGrams)) {
+    const i = Math.floor(key / n);
+    const j = key - i * n;
     const a = cands[i]!;
     const b = cands[j]!;
     const [s, l] = lengths[i]! <= lengths[j]! ? [i, j] : [j, i];
