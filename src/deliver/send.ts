@@ -335,7 +335,17 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     const worker = async () => {
       while (!abort && next < todo.length) {
         const item = todo[next++]!;
-        await sendOne(item);
+        try {
+          await sendOne(item);
+        } catch (err) {
+          // Anything sendOne did not expect (DKIM signing, a ledger write on a full disk) stops the other
+          // workers from taking more, but lets their sends in flight finish and be recorded before we report.
+          abort ??= new DigestError('SEND_ABORTED', `sending stopped on an unexpected error: ${maskAddresses(err instanceof Error ? err.message : String(err))}`, {
+            origin: transport.name,
+            hint: 'fix the cause and run `digest send` again: it resumes from the send ledger, nobody is sent twice',
+            cause: err,
+          });
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));

@@ -254,6 +254,22 @@ describe('deliver over SMTP', () => {
     expect(DEVELOPMENT_SECRET).toMatch(/DEVELOPMENT-ONLY/);
   });
 
+  it('regression: an unexpected error in one send stops the run cleanly, and the rerun sends everyone once', async () => {
+    const d = path.join(dir, 'unexpected');
+    const outbox = path.join(d, 'outbox');
+    const list = subs(12, 'oops');
+    // A recipient whose message cannot be built (a header value outside ASCII, which parseSubscribers would
+    // have refused): the error comes from outside the SMTP error handling.
+    const broken = { ...list[5]!, email: 'oöps5@example.com' };
+    const bad = run({ subscribers: list.map((x, i) => (i === 5 ? broken : x)), transport: createOutboxTransport(outbox), ledgerDir: d });
+    await expect(bad).rejects.toMatchObject({ code: 'SEND_ABORTED' });
+    const again = await run({ subscribers: list, transport: createOutboxTransport(outbox), ledgerDir: d });
+    expect(again.sent + again.skipped).toBe(12);
+    expect(readdirSync(outbox).filter((f) => f.endsWith('.eml'))).toHaveLength(12);
+    const last = new Map(SendLedger.read(d, digest.id).map((r) => [r.recipient, r.state]));
+    expect([...last.values()].every((st) => st === 'sent')).toBe(true);
+  });
+
   it('regression: an outbox send interrupted after its commit point is settled on the rerun, never skipped', async () => {
     const d = path.join(dir, 'interrupted');
     const outbox = path.join(d, 'outbox');
