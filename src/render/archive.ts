@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DigestError } from '../errors.js';
 import type { Config, Digest, DigestCounterpoint, DigestQuote, Stance } from '../model.js';
+import { safeUrl } from './helpers.js';
 
 /** The project root (where .eleventy.js and templates/ live), found from this file so cwd does not matter. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -45,16 +46,9 @@ export function escapeHtml(text: string): string {
 
 /** An http(s) URL fit for an href, else null: `javascript:`, `data:` and relative junk never become links. */
 export function safeHref(raw: string | null | undefined): string | null {
-  if (typeof raw !== 'string') return null;
-  const trimmed = raw.trim();
-  if (!/^https?:\/\//i.test(trimmed)) return null;
-  try {
-    const url = new URL(trimmed);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    return url.href;
-  } catch {
-    return null;
-  }
+  // The email's URL check (controls, schemes, hosts), narrowed to the web: no mailto: links from records.
+  const url = safeUrl(raw);
+  return /^https?:/.test(url) ? url : null;
 }
 
 /** A path segment safe in a URL and an id attribute; ids in records are slugs already, this is a guard. */
