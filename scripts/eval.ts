@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { analyze, selectQuotes } from '../src/analyze/index.js';
+import { analyze, selectQuotes, type AnalyzeOptions } from '../src/analyze/index.js';
 import type { AnalyzeConfig, Analysis, SourceItem, SpeakerConfig, Stance, ThemeConfig } from '../src/model.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -164,6 +164,9 @@ export interface SetScore {
   shown: number;
   /** Per document details (tuning set only). */
   details?: { document: string; missed: string[]; extra: string[]; wrongSpeaker: string[] }[];
+  /** Every predicted counterpoint, right or wrong, and the gold pairs no prediction matched (not for held-out). */
+  counterpointDetails?: { ok: boolean; quote: string; counter: string; speaker: string | null; confidence: number; reason: string }[];
+  missedCounterpoints?: { quote: string; counter: string; speaker: string | null }[];
 }
 
 export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis, items: SourceItem[], cfg: AnalyzeConfig, withDetails: boolean): SetScore {
@@ -216,6 +219,7 @@ export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis,
     return q.citations.some((c) => norm(byItem.get(c.itemId)!.text.slice(c.start, c.end)).startsWith(p));
   };
   let cpOk = 0;
+  const cpDetails: NonNullable<SetScore['counterpointDetails']> = [];
   for (const cp of analysis.counterpoints) {
     const gold = goldPairs.filter((g) => matchesQuote(cp.quoteId, g.quote));
     const text = byItem.get(cp.itemId)?.text ?? '';
@@ -227,6 +231,10 @@ export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis,
       return false;
     });
     if (ok) cpOk++;
+    if (withDetails) {
+      const q = quoteById.get(cp.quoteId);
+      cpDetails.push({ ok, quote: q?.text ?? cp.quoteId, counter: cp.text, speaker: cp.speaker, confidence: cp.confidence, reason: cp.reason });
+    }
   }
   const goldQuotesWithCp = new Set(goldPairs.map((g) => `${g.doc}\u0000${norm(g.quote)}`));
   const cpRecall = goldQuotesWithCp.size ? Math.min(1, cpOk / goldQuotesWithCp.size) : 0;
@@ -250,11 +258,26 @@ export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis,
     counterpointRecall: cpRecall,
     verbatimShown: shown.length ? verbatim / shown.length : 1,
     shown: shown.length,
-    ...(withDetails ? { details } : {}),
+    ...(withDetails
+      ? {
+          details,
+          counterpointDetails: cpDetails,
+          missedCounterpoints: goldPairs
+            .filter((g) => !analysis.counterpoints.some((cp) => matchesQuote(cp.quoteId, g.quote)))
+            .map(({ quote, counter, speaker }) => ({ quote, counter, speaker })),
+        }
+      : {}),
   };
 }
 
-export async function evaluateSet(dir: string, speakers: SpeakerConfig[], themes: ThemeConfig[], cfg: AnalyzeConfig, withDetails: boolean): Promise<SetScore | null> {
+export async function evaluateSet(
+  dir: string,
+  speakers: SpeakerConfig[],
+  themes: ThemeConfig[],
+  cfg: AnalyzeConfig,
+  withDetails: boolean,
+  trace?: AnalyzeOptions['traceCounterpoints'],
+): Promise<SetScore | null> {
   if (!existsSync(dir)) return null;
   const files = readdirSync(dir).filter((f) => f.endsWith('.gold.json')).sort();
   if (files.length === 0) return null;
@@ -262,7 +285,7 @@ export async function evaluateSet(dir: string, speakers: SpeakerConfig[], themes
   const docs = await Promise.all(golds.map((g) => readDocument(g.document)));
   const texts = docs.map((d) => d.text);
   const items = golds.map((g, i) => itemFromGold(g, docs[i]!.text, docs[i]!.html));
-  const analysis = analyze(items, { themes, speakers, analyze: cfg });
+  const analysis = analyze(items, { themes, speakers, analyze: cfg, ...(trace ? { traceCounterpoints: trace } : {}) });
   return scoreSet(golds, texts, analysis, items, cfg, withDetails);
 }
 
@@ -288,29 +311,50 @@ function printSet(name: string, s: SetScore | null, verbose: boolean): void {
       for (const m of d.extra) console.log(`     extra:  ${m.slice(0, 100)}`);
       for (const m of d.wrongSpeaker) console.log(`     speaker: ${m}`);
     }
+    for (const c of s.counterpointDetails ?? []) {
+      console.log(`  ${c.ok ? '✓' : '✗'} counter ${c.confidence.toFixed(2)} ${c.speaker ?? '(unnamed)'}: ${c.counter.slice(0, 90)}`);
+      console.log(`      to: ${c.quote.slice(0, 90)}`);
+    }
+    for (const g of s.missedCounterpoints ?? []) console.log(`  · no counter for: ${g.quote.slice(0, 60)} ⇐ ${g.counter.slice(0, 60)}`);
   }
+}
+
+/** Speakers for a set: the shipped list plus the set's fictional people, shipped ids winning. */
+function withExtra(speakers: SpeakerConfig[], file: string): SpeakerConfig[] {
+  return existsSync(file) ? [...speakers, ...loadSpeakers(file).filter((s) => !speakers.some((k) => k.id === s.id))] : speakers;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const verbose = args.includes('--verbose');
+  const tuningOnly = args.includes('--tuning-only');
+  // `--trace <start of a claim>`: every candidate counterpoint for the claims that start so (tuning and dev only).
+  const traceAt = args.indexOf('--trace');
+  const tracePrefix = traceAt >= 0 ? args[traceAt + 1] ?? '' : null;
+  const trace: AnalyzeOptions['traceCounterpoints'] =
+    tracePrefix === null
+      ? undefined
+      : (claim, p, score, why) => {
+          if (!claim.text.startsWith(tracePrefix)) return;
+          console.log(`  [trace] ${score === null ? '   —' : score.toFixed(3)} ${p.speaker ?? '(unnamed)'} ${why}: ${p.text.slice(0, 100)}`);
+        };
   const speakers = loadSpeakers(path.join(ROOT, 'sources/speakers.yaml'));
   const themes = loadThemes(path.join(ROOT, 'sources/themes.yaml'));
-  const extraFile = path.join(ROOT, 'test/fixtures/gold/speakers.extra.yaml');
-  const heldSpeakers = existsSync(extraFile) ? [...speakers, ...loadSpeakers(extraFile).filter((s) => !speakers.some((k) => k.id === s.id))] : speakers;
-  const tuning = await evaluateSet(path.join(ROOT, 'test/fixtures/gold/seeds'), speakers, themes, DEFAULT_ANALYZE, verbose);
+  const gold = (d: string) => path.join(ROOT, 'test/fixtures/gold', d);
+  const tuning = await evaluateSet(gold('seeds'), speakers, themes, DEFAULT_ANALYZE, verbose, trace);
+  // Dev: more tuning text, annotated by someone who did not read the analyzer; details may be shown.
+  const dev = await evaluateSet(gold('dev'), withExtra(speakers, gold('dev/speakers.yaml')), themes, DEFAULT_ANALYZE, verbose, trace);
   // Held-out: aggregate figures only, never per-document detail, so it cannot steer tuning.
   // `--tuning-only` while tuning: the held-out figures are for the final report, not for steering.
-  const heldout = args.includes('--tuning-only')
-    ? null
-    : await evaluateSet(path.join(ROOT, 'test/fixtures/gold/heldout'), heldSpeakers, themes, DEFAULT_ANALYZE, false);
+  const heldout = tuningOnly ? null : await evaluateSet(gold('heldout'), withExtra(speakers, gold('speakers.extra.yaml')), themes, DEFAULT_ANALYZE, false);
   if (json) {
-    console.log(JSON.stringify({ tuning, heldout }, null, 2));
+    console.log(JSON.stringify({ tuning, dev, heldout }, null, 2));
     return;
   }
   printSet('tuning (seeds)', tuning, verbose);
-  if (!args.includes('--tuning-only')) printSet('held-out', heldout, false);
+  if (dev) printSet('tuning (dev)', dev, verbose);
+  if (!tuningOnly) printSet('held-out', heldout, false);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

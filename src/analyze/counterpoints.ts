@@ -201,6 +201,8 @@ export interface CounterpointOptions {
   speakers: SpeakerConfig[];
   matcher: ThemeMatcher;
   threshold: number;
+  /** Told why each candidate pair was dropped or how it scored (for `npm run eval -- --trace`; off in runs). */
+  trace?: (claim: Quote, passage: Passage, score: number | null, why: string) => void;
 }
 
 /** Cross-item candidates kept per theme × stance bucket (the strongest critiques of that theme from that side). */
@@ -406,6 +408,7 @@ export function pairCounterpoints(
   };
 
   const scored: { q: Quote; i: number; score: number; hits: readonly string[] }[] = [];
+  const trace = opts.trace;
   // Below this a pair cannot reach the threshold, even rounded up.
   const minScore = opts.threshold * SCORE_FOR_FULL_CONFIDENCE - 0.01;
   let qWeight = new Float64Array(vocab.size + 1);
@@ -447,9 +450,15 @@ export function pairCounterpoints(
     for (const t of q.themes) qThemeMask |= themeBit.get(t) ?? 0;
     for (const i of candidatesFor(q, qi, qWords)) {
       const p = passages[i]!;
-      if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) continue;
+      if (p.voice === qVoice || (q.speaker !== null && (p.speaker === q.speaker || p.quotes.includes(q.speaker)))) {
+        trace?.(q, p, null, 'same voice');
+        continue;
+      }
       const cites = citedIn.get(p.itemId);
-      if (cites && cites.some((c) => c.start < p.end && p.start < c.end)) continue;
+      if (cites && cites.some((c) => c.start < p.end && p.start < c.end)) {
+        trace?.(q, p, null, 'inside the claim');
+        continue;
+      }
       const hits = passageHits[i]!;
       const pStance = passageStances[i]!;
       // Arguing against: words of critique, or a claim from the opposite side ("We will keep scaling" answers
@@ -459,17 +468,35 @@ export function pairCounterpoints(
       // paradigm side on the claim's theme is itself the answer to the research side.
       const sameItemAsClaim = cites !== undefined;
       const opposed = q.stance === 'research' && pStance === 'paradigm' && !sameItemAsClaim ? 1 : OPPOSED[q.stance]?.[pStance] ?? 0;
-      if (hits.length === 0 && opposed < 1) continue;
+      if (hits.length === 0 && opposed < 1) {
+        trace?.(q, p, null, 'no critique, not opposed');
+        continue;
+      }
       // An unplaced voice (an unnamed author, a neutral source) must argue outright, not just say "but"; an
       // unnamed voice whose side is read only from its words ("it became the age of scaling") is describing,
       // not answering, unless it also pushes back.
-      if (opposed === 0 && hits.length < 3 && !passageStrong[i]) continue;
-      if (p.speaker === null && hits.length < 2) continue;
+      if (opposed === 0 && hits.length < 3 && !passageStrong[i]) {
+        trace?.(q, p, null, 'unplaced and weak');
+        continue;
+      }
+      if (p.speaker === null && hits.length < 2) {
+        trace?.(q, p, null, 'unnamed and weak');
+        continue;
+      }
       // Someone the claim talks about does not answer it: a critic's claim about Sutskever is answered by
       // another critic or by Sutskever's side later, not by the Sutskever lines the critic is quoting.
-      if (p.speaker !== null && qMentions.has(p.speaker)) continue;
-      if (pStance === q.stance && pStance !== 'neutral') continue;
-      if (share(words, i) >= 0.45) continue;
+      if (p.speaker !== null && qMentions.has(p.speaker)) {
+        trace?.(q, p, null, 'mentioned by the claim');
+        continue;
+      }
+      if (pStance === q.stance && pStance !== 'neutral') {
+        trace?.(q, p, null, 'same stance');
+        continue;
+      }
+      if (share(words, i) >= 0.45) {
+        trace?.(q, p, null, 'restatement');
+        continue;
+      }
       const sharedTheme = themeMasks ? (passageThemeMask[i]! & qThemeMask) !== 0 : passageThemes[i]!.some((t) => q.themes.includes(t));
       // Two claims on one theme from opposite sides are about the same thing even when they share few words.
       // Cosine dilutes against a long claim (a 300-word turn); the share of the answer's lead-in and words
@@ -490,7 +517,10 @@ export function pairCounterpoints(
       // answer must still use the claim's words.)
       const crossSide = opposed >= 1 && !sameItemAsClaim && OPPOSED[q.stance]?.[pStance] !== 1;
       const rel = sharedTheme && opposed >= 1 ? (crossSide ? lexical + 0.08 : Math.max(lexical + 0.08, 0.25)) : lexical;
-      if (rel <= 0.08) continue;
+      if (rel <= 0.08) {
+        trace?.(q, p, null, 'unrelated');
+        continue;
+      }
       const strength = Math.min(1, (hits.length + (opposed >= 1 ? 3 : 0)) / 4);
       // An unplaced (neutral) voice counts only with a strong critique.
       const stanceFactor = opposed >= 1 ? 1 : opposed > 0 ? 0.8 : hits.length >= 3 || passageStrong[i] ? 0.6 : 0.3;
@@ -509,6 +539,7 @@ export function pairCounterpoints(
       // and a concession ("they're sensible") agrees.
       const score = rel * Math.sqrt(rel) * (0.2 + 0.8 * strength) * stanceFactor * proximity * quotedPenalty * setUp * passageTone[i]!;
       // Pairs under the threshold are never shown and never take a passage.
+      trace?.(q, p, score, `rel ${rel.toFixed(2)} strength ${strength.toFixed(2)} stance ${stanceFactor} near ${proximity} setUp ${setUp} tone ${passageTone[i]}`);
       if (score >= minScore) scored.push({ q, i, score, hits });
     }
     for (const x of qUnique) qWeight[x] = 0;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeConfig, Analysis, Citation, Quote, SourceItem, SpeakerConfig, ThemeConfig } from '../model.js';
-import { pairCounterpoints, buildPassages, type PassageVoice } from './counterpoints.js';
+import { pairCounterpoints, buildPassages, type CounterpointOptions, type PassageVoice } from './counterpoints.js';
 import { groupQuotes, type DedupeCandidate } from './dedupe.js';
 import { countWords, splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
@@ -17,6 +17,8 @@ export interface AnalyzeOptions {
   analyze: AnalyzeConfig;
   /** Items from earlier issues: they corroborate and answer, but quotes are only reported from `items`. */
   known?: SourceItem[];
+  /** Sees every candidate counterpoint pair and why it was kept or dropped (the eval's `--trace`). */
+  traceCounterpoints?: CounterpointOptions['trace'];
 }
 
 interface Found {
@@ -225,6 +227,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     speakers: opts.speakers,
     matcher,
     threshold: opts.analyze.counterpointThreshold,
+    ...(opts.traceCounterpoints ? { trace: opts.traceCounterpoints } : {}),
   }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
   // Key quotes by the items they cite, in score order, so each counterpoint looks only at its own item's.
   const keyByItem = new Map<string, Quote[]>();
