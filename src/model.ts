@@ -194,7 +194,8 @@ export interface Gathered {
 
 export type QuoteKind = 'direct' | 'fragment' | 'quote-of-quote';
 export type VerbatimStatus = 'verified' | 'corroborated' | 'single-source' | 'paraphrase';
-export type AttributionMethod = 'label' | 'dash' | 'verb-name' | 'verb-pronoun' | 'declared' | 'none';
+/** How a speaker was found; `context` is the one person a paragraph names before an unattributed quote. */
+export type AttributionMethod = 'label' | 'dash' | 'verb-name' | 'verb-pronoun' | 'context' | 'declared' | 'none';
 
 /** Where a quote's words stand in one source. `text === item.text.slice(start, end)`, always. */
 export interface Citation {

@@ -262,19 +262,20 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   // 3. verb + name: "Sutskever said", "said Sutskever", "according to LeCun", "Marcus: “…”", "In Ilya's words".
   // The speaker is the subject: in "Sutskever told Dwarkesh Patel that “…”" the name before the verb.
-  const verbRe = new RegExp(`\\b(?:${VERB})\\b`, 'g');
+  const verbRe = new RegExp(`\\b(?:${VERB}|According to)\\b`, 'g');
   const verbs = [...before.matchAll(verbRe)];
   const lastVerb = verbs[verbs.length - 1];
   if (lastVerb) {
+    const verb = lastVerb[0].toLowerCase();
     const verbAt = beforeStart + lastVerb.index!;
     const subj = namesBefore.filter((m) => m.end <= verbAt);
     const subject = subj[subj.length - 1];
     const objectLike = namesBefore.find((m) => m.start >= verbAt + lastVerb[0].length && /^\s*$/.test(text.slice(verbAt + lastVerb[0].length, m.start)));
-    if (subject && verbAt - subject.end < 80 && !(lastVerb[0] === 'according to')) {
+    if (subject && verbAt - subject.end < 80 && verb !== 'according to') {
       return { speaker: subject.speaker, method: 'verb-name', confidence: 0.85 };
     }
     // "said Sam Altman, “…”" / "according to LeCun: “…”": the name right after the verb.
-    if (objectLike && (!subject || lastVerb[0] === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(lastVerb[0]))) {
+    if (objectLike && (!subject || verb === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(verb))) {
       return { speaker: objectLike.speaker, method: 'verb-name', confidence: 0.85 };
     }
   }
@@ -312,10 +313,30 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
   if (pronounVerb.test(before) || pronounAfter.test(after)) {
     // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
+    // ...but a new paragraph that names someone before its quote ("Renn was unconvinced. “…,” he said.") has
+    // moved on to that person.
     const recent = previousQuote(ctx, qi);
-    const recentSpeaker = recent && recent.attr.speaker && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
+    const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
+    const newSubject = recent !== null && recent.quote.end <= paraStart && lastNamedBefore(ctx, q.start, turnSpeaker, paraStart) !== null;
+    const recentSpeaker =
+      recent && recent.attr.speaker && !newSubject && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     const who = recentSpeaker ?? lastNamedBefore(ctx, q.start, turnSpeaker);
     if (who) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
+  }
+
+  // 4b. context: a quote that opens a sentence with no attribution of its own, in a paragraph that has named
+  // one person before it ("Renn's response was short. “Show me…”", "Quill shrugged. “Nobody is slowing
+  // down.”"), is that person's: the news convention of an action beat before the quote. Two people named,
+  // or someone we do not know, and it stays unattributed.
+  if (!parent && !before.includes('\n')) {
+    const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
+    const lead = text.slice(paraStart, q.start);
+    const opensSentence = /(?:^|[.!?:]["”’]?)\s*[“"‘]?$/.test(lead) && lead.trim().length > 0;
+    if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
+      const named = ctx.mentions.filter((m) => m.start >= paraStart && m.end <= q.start);
+      const people = new Set(named.map((m) => m.speaker));
+      if (people.size === 1 && !people.has(UNKNOWN_PERSON)) return { speaker: named[0]!.speaker, method: 'context', confidence: 0.65 };
+    }
   }
 
   // Quotes inside a quote: a hypothetical voice ("then you tell the model, ‘…’") is the outer speaker's.

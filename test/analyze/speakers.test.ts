@@ -55,6 +55,23 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
   });
 
+  it('"According to Name, …:" introduces the quote after the colon', () => {
+    expect(speakerOf(`According to LeCun, the benchmarks are the problem: “${quote}”`, quote)).toEqual({ speaker: 'yann-lecun', method: 'verb-name' });
+  });
+
+  it('a pronoun in a new paragraph that names someone else is that person, not the previous quote’s speaker', () => {
+    const text = `“The curves have not bent at all this year, whatever you read,” said Altman.\n\nGary Marcus, a longtime critic, was unconvinced. “${quote}” he said.`;
+    expect(speakerOf(text, quote)).toEqual({ speaker: 'gary-marcus', method: 'verb-pronoun' });
+  });
+
+  it('an unattributed quote after a sentence naming one person is that person’s (an action beat)', () => {
+    expect(speakerOf(`Asked about it, Marcus shrugged. “${quote}”`, quote)).toEqual({ speaker: 'gary-marcus', method: 'context' });
+    // Two people named: no guess.
+    expect(speakerOf(`Marcus and LeCun traded barbs on stage. “${quote}”`, quote).speaker).toBeNull();
+    // A question before it is someone asking, not the person named.
+    expect(speakerOf(`What would Marcus say to that? “${quote}”`, quote).speaker).toBeNull();
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
