@@ -9,9 +9,49 @@ export function issueSlot(now: Date, timeZone: string): { date: string; slot: st
   return { date: dt.toISODate() ?? dt.toFormat('yyyy-MM-dd'), slot: dt.toFormat("kkkk-'W'WW") };
 }
 
-/** Human date for subjects and titles, e.g. "30 November 2026". */
-export function formatIssueDate(isoDate: string, timeZone: string, language = 'en'): string {
-  return DateTime.fromISO(isoDate, { zone: timeZone }).setLocale(language).toLocaleString(DateTime.DATE_FULL);
+// The fields of luxon's DATE_FULL, so subjects written before this formatter existed still match it.
+const LONG_DATE: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'long', day: 'numeric' };
+const LONG_DATE_FORMATS = new Map<string, Intl.DateTimeFormat | null>();
+
+/** One Intl formatter per (language, zone): the archive dates hundreds of issues per build. null: unknown zone. */
+function longDateFormat(language: string, timeZone: string): Intl.DateTimeFormat | null {
+  const key = `${language}\u0000${timeZone}`;
+  let fmt = LONG_DATE_FORMATS.get(key);
+  if (fmt === undefined) {
+    fmt = null;
+    // A malformed language tag falls back to English rather than losing the date.
+    for (const lang of [language, 'en']) {
+      try {
+        fmt = new Intl.DateTimeFormat(lang, { ...LONG_DATE, timeZone });
+        break;
+      } catch {
+        // next
+      }
+    }
+    LONG_DATE_FORMATS.set(key, fmt);
+  }
+  return fmt;
+}
+
+/**
+ * The one way a date is written for people, everywhere: email heading and subject, plain-text part, web pages,
+ * feed titles. The long date in the site's language ("November 30, 2026" in en, "30. November 2026" in de).
+ * A bare yyyy-mm-dd is a calendar date already in the configured zone and is never shifted; a timestamp shows
+ * the day it falls on in `timeZone` (one without an offset is read as wall time there). '' when unparseable.
+ * Machine forms (ISO in <time datetime>, RFC 3339 in feeds, Date headers) are not written here.
+ */
+export function formatIssueDate(iso: string, timeZone: string, language = 'en'): string {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (day) {
+    const at = new Date(0);
+    // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
+    at.setUTCFullYear(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
+    // Dates roll 2026-02-30 over into March: refuse it instead of printing another day.
+    if (at.getUTCDate() !== Number(day[3]) || at.getUTCMonth() !== Number(day[2]) - 1) return '';
+    return longDateFormat(language, 'UTC')?.format(at) ?? '';
+  }
+  const dt = DateTime.fromISO(iso, { zone: timeZone });
+  return dt.isValid ? (longDateFormat(language, timeZone)?.format(dt.toJSDate()) ?? '') : '';
 }
 
 /** Remove CR, LF and other control characters (header injection) and collapse spaces. */

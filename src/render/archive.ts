@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatIssueDate } from '../compose/digest.js';
 import { DigestError } from '../errors.js';
 import type { Config, Digest, DigestCounterpoint, DigestQuote, Stance } from '../model.js';
 import { safeUrl } from './helpers.js';
@@ -102,23 +103,13 @@ export function entryId(config: Config, digest: Pick<Digest, 'date' | 'number'>)
   return `tag:${host},${digest.date}:${prefix}issue-${digest.number}`;
 }
 
-const DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
-/** "30 November 2026" from "2026-11-30", in the site's language; the date is a calendar date, so UTC. */
+/** "November 30, 2026" from "2026-11-30", in the site's language: compose's formatIssueDate, as in the email. */
 export function formatDate(isoDate: string, language = 'en'): string {
-  let fmt = DATE_FORMATS.get(language);
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat(language, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-    } catch {
-      fmt = new Intl.DateTimeFormat('en', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-    }
-    DATE_FORMATS.set(language, fmt);
-  }
-  const d = new Date(`${isoDate}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) ? isoDate : fmt.format(d);
+  // A calendar date is never shifted by the zone, so the archive needs none.
+  return formatIssueDate(isoDate, 'UTC', language) || isoDate;
 }
 
-/** "Issue 3 · 30 November 2026: title": the page title and the feed entry title. */
+/** "Issue 3 · November 30, 2026: title": the page title and the feed entry title. */
 export function issueTitle(digest: Pick<Digest, 'number' | 'date' | 'title'>, language = 'en'): string {
   const head = `Issue ${digest.number} · ${formatDate(digest.date, language)}`;
   const title = digest.title.trim();
@@ -296,7 +287,7 @@ export interface ViewIssue {
   date: string;
   dateLabel: string;
   title: string;
-  /** "Issue 3 · 30 November 2026: title" */
+  /** "Issue 3 · November 30, 2026: title" */
   fullTitle: string;
   description: string;
   intro: string;

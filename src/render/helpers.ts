@@ -6,7 +6,7 @@
 import Handlebars from 'handlebars';
 import { DateTime } from 'luxon';
 import type { VerbatimStatus, Stance } from '../model.js';
-import { cleanLine } from '../compose/digest.js';
+import { cleanLine, formatIssueDate } from '../compose/digest.js';
 
 /**
  * The only URL schemes we ever put in an href. Handlebars escaping does not stop `javascript:` (field notes),
@@ -30,9 +30,14 @@ export function safeUrl(u: unknown): string {
   return url.href;
 }
 
-/** A date ("2026-11-30" or a full ISO timestamp) as "30 November 2026" in `zone`; '' when unparseable. */
-export function formatDate(iso: unknown, zone: string, format = 'd LLLL yyyy', locale = 'en'): string {
+/**
+ * A date ("2026-11-30" or a full ISO timestamp) as people read it in `zone`: without `format`, compose's
+ * formatIssueDate ("November 30, 2026" in en), the form the subject and the archive use; with a luxon
+ * `format` (e.g. 'd LLL yyyy'), that pattern. '' when unparseable.
+ */
+export function formatDate(iso: unknown, zone: string, format?: string, locale = 'en'): string {
   if (typeof iso !== 'string' || !iso) return '';
+  if (format === undefined) return formatIssueDate(iso, zone, locale);
   // A bare yyyy-mm-dd is a calendar date already in the configured zone; do not shift it.
   const dt = /^\d{4}-\d{2}-\d{2}$/.test(iso)
     ? DateTime.fromISO(iso, { zone })

@@ -52,7 +52,7 @@ describe('renderEmail: the realistic issue', () => {
     expect(h).toContain('You get this email because you subscribed');
     expect(h).toContain(`href="${urls.webUrl}"`);
     expect(h).toContain(`href="${UNSUBSCRIBE_PLACEHOLDER}"`);
-    expect(h).toContain('Issue #3 · 30 November 2026');
+    expect(h).toContain('Issue #3 · November 30, 2026');
     expect(h).not.toContain('{{');
     // Images, if a template ever adds one, carry alt text.
     for (const img of h.matchAll(/<img\b[^>]*>/gi)) expect(img[0]).toMatch(/\balt="/);

@@ -29,10 +29,11 @@ describe('safeUrl', () => {
 
 describe('dates, labels, one-line text', () => {
   it('formats in the configured time zone', () => {
-    expect(formatDate('2026-11-30', 'UTC')).toBe('30 November 2026');
-    expect(formatDate('2026-11-30', 'Pacific/Auckland')).toBe('30 November 2026');
-    expect(formatDate('2026-11-30T23:30:00Z', 'Europe/Paris')).toBe('1 December 2026');
-    expect(formatDate('2026-11-30T23:30:00Z', 'America/New_York')).toBe('30 November 2026');
+    expect(formatDate('2026-11-30', 'UTC')).toBe('November 30, 2026');
+    expect(formatDate('2026-11-30', 'Pacific/Auckland')).toBe('November 30, 2026');
+    expect(formatDate('2026-11-30T23:30:00Z', 'Europe/Paris')).toBe('December 1, 2026');
+    expect(formatDate('2026-11-30T23:30:00Z', 'America/New_York')).toBe('November 30, 2026');
+    expect(formatDate('2026-11-30T23:30:00Z', 'Europe/Paris', 'd LLL yyyy')).toBe('1 Dec 2026');
     expect(formatDate('not a date', 'UTC')).toBe('');
   });
   it('labels every verbatim status', () => {
@@ -46,7 +47,7 @@ describe('dates, labels, one-line text', () => {
   it('registers helpers on an isolated Handlebars', () => {
     const hb = Handlebars.create();
     registerHelpers(hb, { timeZone: 'UTC' });
-    expect(hb.compile('<a href="{{safeUrl u}}">{{formatDate d}}</a>')({ u: 'javascript:x', d: '2026-11-30' })).toBe('<a href="">30 November 2026</a>');
+    expect(hb.compile('<a href="{{safeUrl u}}">{{formatDate d}}</a>')({ u: 'javascript:x', d: '2026-11-30' })).toBe('<a href="">November 30, 2026</a>');
     expect(Handlebars.helpers.safeUrl).toBeUndefined();
   });
 });
