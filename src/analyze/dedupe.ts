@@ -152,6 +152,33 @@ function candidatePairs(cands: DedupeCandidate[], lengths: Int32Array, ids: (Int
   return sorted.subarray(0, unique);
 }
 
+/** For each candidate, the candidates of its item that lie inside it (only those that have any). */
+function nestedQuotes(cands: DedupeCandidate[]): Map<number, number[]> {
+  const byItem = new Map<string, number[]>();
+  cands.forEach((c, i) => {
+    const list = byItem.get(c.itemId);
+    if (list) list.push(i);
+    else byItem.set(c.itemId, [i]);
+  });
+  const out = new Map<number, number[]>();
+  for (const list of byItem.values()) {
+    if (list.length < 2) continue;
+    // By start, longer first: a quote's nested ones follow it until one starts past its end.
+    list.sort((x, y) => cands[x]!.start - cands[y]!.start || cands[y]!.end - cands[x]!.end);
+    list.forEach((o, k) => {
+      const outer = cands[o]!;
+      for (let m = k + 1; m < list.length && cands[list[m]!]!.start < outer.end; m++) {
+        const inner = cands[list[m]!]!;
+        if (inner.end > outer.end || (inner.start === outer.start && inner.end === outer.end)) continue;
+        const kids = out.get(o);
+        if (kids) kids.push(list[m]!);
+        else out.set(o, [list[m]!]);
+      }
+    });
+  }
+  return out;
+}
+
 /**
  * Words and 4-grams as integer ids rather than strings and Sets of strings: every quote of the week is held
  * at once here, and a few million gram strings were most of the stage's memory. Ids are given in order of
@@ -256,6 +283,10 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     }
   }
 
+  // Quotes nested in a longer one of the same item (a quote inside someone's turn). When the longer one holds
+  // another source's words only through such a quote ("Sutskever said, “From what I hear…”" in a host's
+  // turn), the match is the nested quote's, not the turn's: the host did not say those words.
+  const nested = nestedQuotes(cands);
   const n = cands.length;
   for (const key of candidatePairs(cands, lengths, g, quoteGrams)) {
     const i = Math.floor(key / n);
@@ -266,6 +297,7 @@ export function groupQuotes(cands: DedupeCandidate[], primaries: PrimaryText[]):
     const shared = sharedWith(s, l);
     const c = shared / g[s]!.length;
     if (c >= SAME_WORDS) {
+      if (nested.get(l)?.some((k) => g[k] !== null && sharedWith(s, k) / g[s]!.length >= SAME_WORDS)) continue;
       if (a.fragment === b.fragment) parent[find(i)] = find(j);
       else if (a.sourceId !== b.sourceId) corroboratedShort.add(s); // the part is corroborated, not the whole
     } else if (a.sourceId !== b.sourceId) {

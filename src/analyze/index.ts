@@ -5,7 +5,7 @@ import { groupQuotes, type DedupeCandidate } from './dedupe.js';
 import { countWords, splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
 import { scoreQuote } from './rank.js';
-import { UNKNOWN_PERSON, attribute, buildSpeakerIndex, type Attribution, type Mention } from './speakers.js';
+import { UNKNOWN_PERSON, attribute, buildSpeakerIndex, labelRoster, type Attribution, type Mention } from './speakers.js';
 import { stanceOf } from './stance.js';
 import { buildThemeMatcher, themesFor } from './themes.js';
 
@@ -60,7 +60,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   const realId = (key: string) => originals[Number(key)]?.id ?? key;
   const index = buildSpeakerIndex(opts.speakers);
   const matcher = buildThemeMatcher(opts.themes);
-  const knownLabel = (label: string) => index.resolve(label) !== null;
+  const knownLabel = (label: string) => index.resolveLabel(label) !== null;
   const speakerById = new Map(opts.speakers.map((sp) => [sp.id, sp]));
 
   const found: Found[] = [];
@@ -79,6 +79,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     }
     mentions.sort((a, b) => a.start - b.start);
     const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);
+    const turns = raws.filter((r) => r.form === 'turn' && r.label);
+    const roster = turns.length > 0 ? labelRoster(text, [...new Set(turns.map((r) => r.label!))], index, Math.min(...labelRanges.map((l) => l.start))) : undefined;
     const done = new Map<number, Attribution>();
     const lines = splitLines(text);
     const voices: PassageVoice = {
@@ -87,7 +89,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
       turnStarts: new Map(),
     };
     raws.forEach((raw, qi) => {
-      const attribution = attribute(qi, { text, item, quotes: raws, index, done, mentions, titleSpeakers });
+      const attribution = attribute(qi, { text, item, quotes: raws, index, done, mentions, titleSpeakers, ...(roster ? { roster } : {}) });
       done.set(qi, attribution);
       const quoteText = text.slice(raw.start, raw.end);
       const lineIdx = lines.findIndex((l) => l.end >= raw.start);

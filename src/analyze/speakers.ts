@@ -19,6 +19,8 @@ export interface SpeakerIndex {
   speakers: SpeakerConfig[];
   /** Resolve a name as written ("Sutsekver", "Le Cun", "Ilya Sutskever's") to a speaker id. */
   resolve(name: string): string | null;
+  /** Resolve a transcript label: a name as in resolve, or a first name only one known speaker has ("Mara:"). */
+  resolveLabel(label: string): string | null;
   /** Every mention of a known speaker in text[start, end). */
   mentions(text: string, start?: number, end?: number): Mention[];
 }
@@ -121,7 +123,18 @@ export function buildSpeakerIndex(speakers: SpeakerConfig[]): SpeakerIndex {
     }
     return merged;
   };
-  return { speakers, resolve, mentions };
+  const byFirstName = new Map<string, string | null>();
+  for (const s of speakers) {
+    const first = fold(s.name).split(' ')[0];
+    if (!first || first === fold(s.name)) continue;
+    byFirstName.set(first, byFirstName.has(first) && byFirstName.get(first) !== s.id ? null : s.id);
+  }
+  const resolveLabel = (label: string): string | null => {
+    const id = resolve(label);
+    if (id || /\s/.test(label.trim())) return id;
+    return byFirstName.get(fold(label)) ?? null;
+  };
+  return { speakers, resolve, resolveLabel, mentions };
 }
 
 const SPEECH_VERBS =
@@ -140,6 +153,55 @@ export interface AttributionContext {
   mentions: Mention[];
   /** Speakers named in the item's title, for items that declare none. */
   titleSpeakers: string[];
+  /** Who a generic turn label ("SPEAKER 2", "A") stands for in this item, from its introduction (labelRoster). */
+  roster?: Map<string, Attribution>;
+}
+
+const NUMBERED = /^(?:SPEAKER|Speaker)[ _]?(\d+)$/;
+
+/**
+ * Who the generic labels of a transcript stand for, read from the text: "SPEAKER 2 is Mara Quill",
+ * "Speaker 2 (Mara Quill)", "Mara Quill (SPEAKER 2)", "SPEAKER 2 = Quill"; and for Q/A interviews, the one
+ * guest (or host) the introduction before the first turn names. `firstTurn` is where the first turn starts.
+ */
+export function labelRoster(text: string, labels: string[], index: SpeakerIndex, firstTurn: number): Map<string, Attribution> {
+  const roster = new Map<string, Attribution>();
+  const numbers = new Map<string, string>();
+  for (const l of labels) {
+    const m = NUMBERED.exec(l);
+    if (m) numbers.set(m[1]!, l);
+  }
+  if (numbers.size > 0) {
+    // Words of a name: capitalised, an initial may carry a full stop, a sentence's full stop ends the name.
+    const name = "([A-Z](?:\\.|[\\p{L}'’\\-]+)(?:[ \\t]+[A-Z](?:\\.|[\\p{L}'’\\-]+)){0,3})";
+    const forward = new RegExp(`\\b(?:SPEAKER|Speaker)[ _]?(\\d+)\\)?[ \\t]*(?:is|was|=|:|—|–|-|\\()[ \\t]*(?:the [\\p{L} ,-]{1,40}?,[ \\t]*)?${name}`, 'gu');
+    const backward = new RegExp(`${name}[ \\t]*[(\\[](?:SPEAKER|Speaker)[ _]?(\\d+)[)\\]]`, 'gu');
+    const learn = (n: string, who: string) => {
+      const label = numbers.get(n);
+      if (!label || roster.has(label)) return;
+      // "With Gary Marcus (SPEAKER 2)": the longest run of its words that names someone.
+      const words = who.split(/\s+/);
+      for (let len = words.length; len >= 1; len--) {
+        for (let from = 0; from + len <= words.length; from++) {
+          const id = index.resolve(words.slice(from, from + len).join(' '));
+          if (id) {
+            roster.set(label, { speaker: id, method: 'label', confidence: 0.9 });
+            return;
+          }
+        }
+      }
+    };
+    for (const m of text.matchAll(forward)) learn(m[1]!, m[2]!);
+    for (const m of text.matchAll(backward)) learn(m[2]!, m[1]!);
+  }
+  // Q/A: answers are the one guest the introduction names. Not the questions: a host named in passing ("on
+  // Dwarkesh's podcast") is often not the one asking here (a blog author interviewing a chatbot).
+  const intro = index.mentions(text, 0, Math.max(0, firstTurn)).map((m) => index.speakers.find((s) => s.id === m.speaker)).filter((s) => s !== undefined);
+  const guests = [...new Set(intro.filter((s) => !s.interviewer).map((s) => s.id))];
+  for (const l of labels) {
+    if (!roster.has(l) && GENERIC_A.test(l) && guests.length === 1) roster.set(l, { speaker: guests[0]!, method: 'label', confidence: 0.7 });
+  }
+  return roster;
 }
 
 const GENERIC_Q = /^(?:Q|Question|Host|Interviewer|Moderator)$/;
@@ -164,12 +226,17 @@ function declared(ctx: AttributionContext): Attribution | null {
 function labelSpeaker(label: string, ctx: AttributionContext): Attribution {
   const id = ctx.index.resolve(label);
   if (id) return { speaker: id, method: 'label', confidence: 0.95 };
+  // "Mara:" for Mara Quill, when no other known speaker shares the first name.
+  const first = ctx.index.resolveLabel(label);
+  if (first) return { speaker: first, method: 'label', confidence: 0.85 };
   // Q/A transcripts: map the generic labels onto the declared interviewer and guest when there is one of each.
   const decl = ctx.item.speakers.map((s) => ctx.index.speakers.find((k) => k.id === s)).filter((s) => s !== undefined);
   const hosts = decl.filter((s) => s.interviewer);
   const guests = decl.filter((s) => !s.interviewer);
   if (GENERIC_Q.test(label) && hosts.length === 1) return { speaker: hosts[0]!.id, method: 'label', confidence: 0.8 };
   if (GENERIC_A.test(label) && guests.length === 1) return { speaker: guests[0]!.id, method: 'label', confidence: 0.8 };
+  const known = ctx.roster?.get(label);
+  if (known) return known;
   return { speaker: null, method: 'label', confidence: 0.9 };
 }
 

@@ -69,3 +69,22 @@ describe('analyze merges the same quote across sources', () => {
     expect(r.quotes[0]!.status).toBe('corroborated');
   });
 });
+
+describe('a quote inside someone else’s turn', () => {
+  it('another source’s quote groups with the nested quote, not with the turn that reads it out', () => {
+    const words = 'From what I hear, all the companies have teams that just produce new RL environments and just add it to the training mix.';
+    const turn = `Let me read the line everyone is quoting. Sutskever said, “${words}” Is that what your teams do?`;
+    const inner = turn.indexOf(words);
+    const g = groupQuotes(
+      [
+        cand('panel', turn, { primary: true }),
+        cand('panel', words, { primary: true, start: inner, end: inner + words.length }),
+        cand('news', words),
+      ],
+      [],
+    );
+    const withNews = g.find((x) => x.members.includes(2))!;
+    expect(withNews.members.sort()).toEqual([1, 2]);
+    expect(g.find((x) => x.members.includes(0))!.members).toEqual([0]);
+  });
+});

@@ -72,6 +72,19 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`What would Marcus say to that? “${quote}”`, quote).speaker).toBeNull();
   });
 
+  it('numbered transcript labels take the names the introduction gives them', () => {
+    const text = `Panel transcript. SPEAKER 1 is the moderator, Dwarkesh Patel. SPEAKER 2 is Gary Marcus.\n\n[00:00:05] SPEAKER 1: Is the age of scaling over, then?\n\n[00:00:12] SPEAKER 2: ${quote}`;
+    expect(speakerOf(text, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
+    const reverse = `With Gary Marcus (SPEAKER 2).\n\nSPEAKER 1: Is the age of scaling over, then?\nSPEAKER 2: ${quote}`;
+    expect(speakerOf(reverse, quote).speaker).toBe('gary-marcus');
+    // Not introduced: no guess.
+    expect(speakerOf(`SPEAKER 1: Is the age of scaling over, then?\nSPEAKER 2: ${quote}`, quote).speaker).toBeNull();
+  });
+
+  it('a first-name label is the one known speaker with that first name', () => {
+    expect(speakerOf(`Dwarkesh: So what now?\nGary: ${quote}`, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
