@@ -153,7 +153,7 @@ export function buildEmailView(digest: Digest, config: Config, opts: { webUrl: s
     preheader: oneLine(digest.preheader),
     intro: digest.intro,
     number: digest.number,
-    dateLabel: formatDate(digest.date, config.site.timeZone),
+    dateLabel: formatIssueDate(digest.date, config.site.timeZone, config.site.language),
     webUrl,
     archiveUrl: safeUrl(opts.archiveUrl),
     siteTitle: oneLine(config.site.title),
@@ -169,10 +169,11 @@ export function buildEmailView(digest: Digest, config: Config, opts: { webUrl: s
 /** The subject line: one line (no CR/LF/control characters: it becomes a header), with the issue number and date. */
 export function emailSubject(digest: Digest, config: Config): string {
   const base = oneLine(digest.subject) || oneLine(digest.title) || oneLine(config.site.title);
-  const date = formatDate(digest.date, config.site.timeZone, 'd LLL yyyy');
+  const date = formatIssueDate(digest.date, config.site.timeZone, config.site.language);
   const withNumber = base.includes(`#${digest.number}`) ? base : `${base} · #${digest.number}`;
-  // compose writes the date in full ("November 30, 2026"); only a subject without any form of it gets one.
-  const hasDate = [date, digest.date, formatIssueDate(digest.date, config.site.timeZone, config.site.language)].some((d) => d && withNumber.includes(d));
+  // compose writes the date in full ("November 30, 2026"); only a subject without any form of it gets one
+  // (older records may carry the short "30 Nov 2026").
+  const hasDate = [date, digest.date, formatDate(digest.date, config.site.timeZone, 'd LLL yyyy')].some((d) => d && withNumber.includes(d));
   const withDate = hasDate ? withNumber : `${withNumber} · ${date}`;
   // Long subjects get folded and truncated by clients anyway; keep it sane.
   return withDate.length > 200 ? withDate.slice(0, 199) + '…' : withDate;

@@ -59,7 +59,7 @@ describe('renderEmail: the realistic issue', () => {
   });
 
   it('has a subject with the issue number and date', () => {
-    expect(realistic.subject).toBe('Debate Digest: generalization is the crux · #3 · 30 Nov 2026');
+    expect(realistic.subject).toBe('Debate Digest: generalization is the crux · #3 · November 30, 2026');
   });
 
   it('has a plain-text part of its own, with numbered links listed at the end', () => {
