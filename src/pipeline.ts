@@ -3,7 +3,8 @@
  * functions; each stage is a function of data (src/model.ts) except gather, publish and deliver, which touch
  * files, the network and SMTP.
  *
- *   make:  gather → analyze → compose → (render check) → publish the record + seen ledger
+ *   make:  heal the seen ledger from the records → gather → analyze → compose → (render check)
+ *          → publish the record + seen ledger
  *   site:  records in digests/ → Eleventy archive + Atom/JSON feeds in _site/
  *   send:  record → render once → personalize per recipient → deliver (outbox or SMTP) with a send ledger
  *   run:   make, then site, then send
@@ -14,7 +15,7 @@ import { composeDigest, issueSlot } from './compose/digest.js';
 import { readConfig } from './config.js';
 import { DigestError } from './errors.js';
 import { gather, markIssued } from './gather/index.js';
-import { readSeenLedger, writeSeenLedger } from './gather/ledger.js';
+import { healSeenLedger, LEDGER_FILE, readSeenLedger, writeSeenLedger } from './gather/ledger.js';
 import type { Config, DeliverySummary, Digest, Problem, RenderedEmail, RunReport, SourceItem } from './model.js';
 import type { SeenLedger } from './gather/index.js';
 import { readRecords, writeRecord } from './publish/records.js';
@@ -94,9 +95,11 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   const config = await readConfig(opts.sourcesDir, opts.env);
   const report = emptyReport(opts.dryRun);
   const records = await readRecords(opts.digestsDir);
-  const ledger = await readSeenLedger(opts.digestsDir).catch((err: unknown) => {
+  const stored = await readSeenLedger(opts.digestsDir).catch((err: unknown) => {
     throw err instanceof DigestError ? err : new DigestError('LEDGER_CORRUPT', String(err), { origin: path.join(opts.digestsDir, 'seen.json'), hint: 'restore it from git' });
   });
+  // Before gather decides what is new: what a stopped run left half-written is settled first.
+  const ledger = await healLedger(opts, stored, records, report);
 
   const { gathered, ledger: nextLedger } = await timed(
     progress, 'gather',
@@ -149,10 +152,48 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
       opts.log?.(`dry run: would write ${path.join(opts.digestsDir, `${digest.id}.json`)} and ${path.join(opts.digestsDir, 'seen.json')}`);
       return;
     }
+    // Three writes, ordered so that a run stopped between any two leaves a state healLedger completes exactly:
+    // 1. the ledger with the items marked as issued, `pending` naming this issue, and the feed state (ETags)
+    //    as it was. Stopped here, there is no record: the marks are undone and the rerun, fetching the feeds
+    //    in full, makes the issue afresh (marking before the record without `pending` would lose the items:
+    //    issued in a record that never was, so never published and never new again);
+    // 2. the record. Stopped here, the marks stand and only `pending` is cleared;
+    // 3. the ledger with the new feed state and no `pending`.
+    const issued = markIssued(nextLedger, items, digest.id);
+    await writeSeenLedger(opts.digestsDir, { ...issued, feeds: ledger.feeds, pending: digest.id });
     await writeRecord(opts.digestsDir, digest);
-    await writeSeenLedger(opts.digestsDir, markIssued(nextLedger, items, digest.id));
+    await writeSeenLedger(opts.digestsDir, issued);
   }, () => (opts.dryRun ? 'dry run: nothing written' : `record ${digest.id}.json and seen ledger written`));
   return { report, digest, config, rendered };
+}
+
+/**
+ * The seen ledger as the records say it must be (healSeenLedger): a run that stopped between writing an issue's
+ * record and the ledger would otherwise leave its items to be taken for new, and published again, next week;
+ * one that stopped just before the record would leave them marked for an issue that never was. Repaired before
+ * gather decides what is new, written at once (unless dry run) so the repair does not wait on the rest of the
+ * run, and reported as a LEDGER_HEALED problem. The send ledger is not touched: an issue whose record exists
+ * is resumed as before (the slot is filled), and one rolled back was never sent, since sending needs its record.
+ */
+async function healLedger(opts: RunOptions, ledger: SeenLedger, records: Digest[], report: RunReport): Promise<SeenLedger> {
+  const { ledger: healed, healed: repairs } = healSeenLedger(ledger, records);
+  if (repairs.length === 0) return healed;
+  const origin = path.join(opts.digestsDir, LEDGER_FILE);
+  const unwritten = opts.dryRun ? ' (dry run: not written)' : '';
+  const items = (n: number) => `${n} ${n === 1 ? 'item' : 'items'}`;
+  for (const h of repairs) {
+    const problem = (message: string, hint: string) => report.problems.push({ code: 'LEDGER_HEALED', origin, message, hint });
+    if (h.action === 'completed')
+      problem(`a run stopped after writing issue ${h.issueId}'s record and before its last seen-ledger write: the ledger is completed${unwritten}, its items stay issued`, 'nothing to do');
+    else if (h.action === 'rolled-back')
+      problem(`a run stopped before writing issue ${h.issueId}'s record: the ${items(h.items)} it had marked as issued are unissued again${unwritten}, so this run makes the issue afresh`,
+        'nothing to do; nothing was sent for it, since sending needs the record');
+    else
+      problem(`${items(h.items)} cited by issue ${h.issueId} ${h.items === 1 ? 'was' : 'were'} not marked as issued in the seen ledger (a run stopped between writing the record and the ledger): marked now${unwritten}, so they are not published again`,
+        h.unkeyable ? `${items(h.unkeyable)} of them had neither a link nor a file path to be recognized by, and may come back as new once` : 'nothing to do; keep digests/seen.json with the records (commit both)');
+  }
+  if (!opts.dryRun) await writeSeenLedger(opts.digestsDir, healed);
+  return healed;
 }
 
 /**

@@ -14,7 +14,8 @@ import { DigestError } from '../errors.js';
  * GUID was regenerated, or whose link gained tracking parameters, is still recognized.
  */
 export interface LedgerEntry {
-  /** The identity the entry was created under: `url:…`, `guid:…`, `file:…` or `hash:…`. */
+  /** The identity the entry was created under: `url:…`, `guid:…`, `file:…` or `hash:…`; `cited:<id>` for an
+   *  item an issue cites that healSeenLedger could not key (no link, no path): it matches no item. */
   key: string;
   firstSeen: string;
   /** The issue that carried it; null while seen but not yet in an issue. */
@@ -38,6 +39,11 @@ export interface SeenLedger {
   entries: Record<string, LedgerEntry>;
   /** Keyed by feed id. */
   feeds: Record<string, FeedState>;
+  /**
+   * The issue being published: set in the ledger written just before that issue's record, absent from the one
+   * written after. Found on start, it tells healSeenLedger which of the two writes a stopped run got to.
+   */
+  pending?: string;
 }
 
 export function emptyLedger(): SeenLedger {
@@ -251,6 +257,7 @@ export function parseSeenLedger(text: string, file: string): SeenLedger {
   const feeds = obj.feeds;
   if (entries === null || typeof entries !== 'object' || Array.isArray(entries)) throw corrupt(file, 'the seen-ledger has no "entries" object');
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) throw corrupt(file, 'the seen-ledger has no "feeds" object');
+  if (obj.pending !== undefined && (typeof obj.pending !== 'string' || obj.pending === '')) throw corrupt(file, 'the seen-ledger\'s "pending" is not an issue id');
   for (const [id, e] of Object.entries(entries as Record<string, unknown>)) {
     const en = e as Partial<LedgerEntry> | null;
     if (!en || typeof en.key !== 'string' || typeof en.contentHash !== 'string' || !Array.isArray(en.urls) || typeof en.firstSeen !== 'string') {
@@ -269,6 +276,95 @@ export function parseSeenLedger(text: string, file: string): SeenLedger {
     if (typeof fs.consecutiveFailures !== 'number') fs.consecutiveFailures = 0;
   }
   return data as SeenLedger;
+}
+
+/** What healing needs of an issue record (a Digest): its id, when it was made, and the items it cites. */
+export interface RecordedIssue {
+  id: string;
+  publishedAt: string;
+  sources: ReadonlyArray<{ itemId: string; url: string | null; origin: string }>;
+}
+
+/** One repair healSeenLedger made. */
+export interface HealedIssue {
+  issueId: string;
+  /**
+   * `completed`: the ledger was written for the issue (`pending`) and so was its record; only the last ledger
+   * write was missing. `rolled-back`: the ledger was written for the issue but its record never was: its
+   * items are unissued again, so the rerun makes the issue afresh. `marked`: a record cites items the ledger
+   * did not show as issued (a record written before the ledger, as runs did before `pending` existed).
+   */
+  action: 'completed' | 'rolled-back' | 'marked';
+  /** Entries whose issueId this repair set or cleared. */
+  items: number;
+  /** `marked` only: items that had no entry and no link or path to key one by (a feed entry known only by its
+   *  GUID), marked under a `cited:` key: reported once, but not recognizable if the feed offers them again. */
+  unkeyable: number;
+}
+
+/**
+ * Bring the seen ledger in line with the issue records in digests/, for a run that stopped between writing
+ * the two (SIGKILL, a full disk, a cancelled job). Pure: returns a new ledger (the same object when nothing
+ * needed repair) and what was repaired. The pipeline writes the ledger with `pending` set before a record and
+ * without it after, so:
+ *   - `pending` names an issue whose record exists: the run stopped after the record; the marks stand.
+ *   - `pending` names an issue with no record: the run stopped before the record; every entry marked with
+ *     that issue is unissued again, exactly as before that run, and the issue is made afresh.
+ * Then every record's cited items must be marked as issued; any that are not (an entry unissued or missing)
+ * are marked with the oldest record citing them, a missing entry made from the record's source (keyed by its
+ * path for a dropped file, else by its link) and dated with the record's publishedAt. A ledger that names an
+ * issue with no record and no `pending` (a record deleted by hand) is left alone: healing only ever marks,
+ * except to undo the one write it can prove was never followed by its record.
+ */
+export function healSeenLedger(ledger: SeenLedger, records: readonly RecordedIssue[]): { ledger: SeenLedger; healed: HealedIssue[] } {
+  let out: SeenLedger | null = null;
+  const edit = (): SeenLedger => (out ??= structuredClone(ledger));
+  const healed: HealedIssue[] = [];
+  const pending = ledger.pending;
+  if (pending !== undefined) {
+    const ledgerNow = edit();
+    delete ledgerNow.pending;
+    if (records.some((r) => r.id === pending)) healed.push({ issueId: pending, action: 'completed', items: 0, unkeyable: 0 });
+    else {
+      let items = 0;
+      for (const entry of Object.values(ledgerNow.entries)) {
+        if (entry.issueId !== pending) continue;
+        entry.issueId = null;
+        items++;
+      }
+      healed.push({ issueId: pending, action: 'rolled-back', items, unkeyable: 0 });
+    }
+  }
+  for (const record of records) {
+    let items = 0;
+    let unkeyable = 0;
+    for (const source of record.sources) {
+      const current = (out ?? ledger).entries[source.itemId];
+      if (current && current.issueId !== null) continue;
+      const entries = edit().entries;
+      const existing = entries[source.itemId];
+      if (existing) existing.issueId = record.id;
+      else {
+        const key = keyOfSource(source);
+        if (key === null) unkeyable++;
+        const canonical = source.url ? canonicalUrl(source.url) : null;
+        entries[source.itemId] = {
+          key: key ?? `cited:${source.itemId}`, firstSeen: record.publishedAt, issueId: record.id, contentHash: '',
+          urls: canonical ? [canonical] : [], guid: null,
+        };
+      }
+      items++;
+    }
+    if (items) healed.push({ issueId: record.id, action: 'marked', items, unkeyable });
+  }
+  return { ledger: out ?? ledger, healed };
+}
+
+/** The ledger key gather gives a cited item: a dropped file's path (its origin is not a URL), else its link. */
+function keyOfSource(source: { url: string | null; origin: string }): string | null {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(source.origin)) return 'file:' + source.origin;
+  const canonical = source.url ? canonicalUrl(source.url) : null;
+  return canonical ? urlKey(canonical) : null;
 }
 
 export const LEDGER_FILE = 'seen.json';
