@@ -73,14 +73,15 @@ export function documentPath(doc: string): string {
   return doc.startsWith('seeds/') ? path.resolve(ROOT, '..', 'shared', doc) : path.resolve(ROOT, doc);
 }
 
-async function readDocument(doc: string): Promise<{ text: string; html: string | null }> {
+async function readDocument(doc: string): Promise<{ text: string; html: string | null; author?: string | null }> {
   const file = documentPath(doc);
   const raw = readFileSync(file, 'utf8');
   try {
     // The same reader gather uses, so offsets (and the sanitized HTML) match what the pipeline would see.
     const files = (await import('../src/gather/files.js')) as { parseDroppedFile?: (c: string, p: string) => { item: SourceItem | null } };
     const item = files.parseDroppedFile?.(raw, path.basename(file)).item;
-    if (item) return { text: item.text, html: item.html };
+    // The byline too: gather reads it from front matter, and the analyzer gives the page's prose to it.
+    if (item) return { text: item.text, html: item.html, author: item.author };
   } catch {
     // gather not available: fall back to the documented rules below
   }
@@ -92,7 +93,7 @@ async function readDocument(doc: string): Promise<{ text: string; html: string |
   return { text: stripFrontMatter(raw), html: null };
 }
 
-export function itemFromGold(g: GoldFile, text: string, html: string | null = null): SourceItem {
+export function itemFromGold(g: GoldFile, text: string, html: string | null = null, author: string | null = null): SourceItem {
   return {
     id: g.document,
     kind: 'file',
@@ -102,7 +103,7 @@ export function itemFromGold(g: GoldFile, text: string, html: string | null = nu
     links: [],
     guid: null,
     title: g.declared.title ?? path.basename(g.document),
-    author: null,
+    author,
     date: null,
     dateProblem: 'missing',
     speakers: g.declared.speakers ?? [],
@@ -284,7 +285,7 @@ export async function evaluateSet(
   const golds = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as GoldFile);
   const docs = await Promise.all(golds.map((g) => readDocument(g.document)));
   const texts = docs.map((d) => d.text);
-  const items = golds.map((g, i) => itemFromGold(g, docs[i]!.text, docs[i]!.html));
+  const items = golds.map((g, i) => itemFromGold(g, docs[i]!.text, docs[i]!.html, docs[i]!.author ?? null));
   const analysis = analyze(items, { themes, speakers, analyze: cfg, ...(trace ? { traceCounterpoints: trace } : {}) });
   return scoreSet(golds, texts, analysis, items, cfg, withDetails);
 }

@@ -85,7 +85,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     const lines = splitLines(text);
     const voices: PassageVoice = {
       spans: [],
-      author: { speaker: null, voice: `author:${item.id}` },
+      // The page's own prose is its author's: a known speaker when the byline names one.
+      author: { speaker: (item.author ? index.resolve(item.author) : null) ?? null, voice: `author:${item.id}` },
       turnStarts: new Map(),
     };
     raws.forEach((raw, qi) => {

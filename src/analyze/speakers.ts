@@ -342,15 +342,27 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return { speaker: subject.speaker, method: 'verb-name', confidence: 0.85 };
     }
     // "said Sam Altman, “…”" / "according to LeCun: “…”": the name right after the verb.
-    if (objectLike && (!subject || verb === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(verb))) {
+    // (Not "He told Dwarkesh Patel, “…”": the pronoun is the subject, the name after the verb is who was told.)
+    const pronounSubject = new RegExp(`\\b${PRONOUN}\\s+(?:\\w+\\s+){0,2}$`).test(text.slice(Math.max(beforeStart, verbAt - 30), verbAt));
+    if (objectLike && !pronounSubject && (!subject || verb === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(verb))) {
       return { speaker: objectLike.speaker, method: 'verb-name', confidence: 0.85 };
     }
+  }
+  // "Rafael Oduya, Tessellate's chief scientist, went further in his interview with Hollis Grant: “…”": a
+  // sentence that opens with a name and ends in a colon introduces that person's words.
+  const opener = namesBefore[0];
+  if (opener && q.words >= 8 && /:\s*[“"‘]?\s*$/.test(before) && /^[\s>*_“"‘]*(?:[\p{Lu}][\p{L}’'-]*\s+){0,1}$/u.test(text.slice(beforeStart, opener.start))) {
+    return { speaker: opener.speaker, method: 'verb-name', confidence: 0.75 };
   }
   const lastName = namesBefore[namesBefore.length - 1];
   if (lastName) {
     const between = text.slice(lastName.end, q.start);
     if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
+    }
+    // "Sutskever, verbatim:", "Marcus, in reply:": a name and a few words, then the colon.
+    if (/^\s*,\s*(?:[\p{Ll}’'-]+\s*){1,3}:\s*$/u.test(between.replace(/[“"‘]/g, ''))) {
+      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.8 };
     }
     // "Marcus’s reply: “…”", "in Sutskever’s words, “…”": a possessive on a word for what someone said.
     if (/^[’']s\s+(?:\w+\s+){0,2}(?:words?|line|lines|phrase|quote|answer|reply|response|verdict|view|argument|claim|point|retort|rebuttal|remark|comment|summary|conclusion|question)\b[\s,:]*$/i.test(between.replace(/[“"‘]/g, ''))) {
@@ -387,7 +399,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const newSubject = recent !== null && recent.quote.end <= paraStart && lastNamedBefore(ctx, q.start, turnSpeaker, paraStart) !== null;
     const recentSpeaker =
       recent && recent.attr.speaker && !newSubject && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
-    const who = recentSpeaker ?? lastNamedBefore(ctx, q.start, turnSpeaker);
+    // The person named before the pronoun: in "He told Dwarkesh Patel, “…”" the name after it is the listener.
+    const pm = new RegExp(`\\b${PRONOUN}\\b`).exec(before);
+    const pronounAt = pm ? beforeStart + pm.index : q.start;
+    const who = recentSpeaker ?? lastNamedBefore(ctx, pronounAt, turnSpeaker);
     if (who) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
   }
 
@@ -415,6 +430,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // and in a primary transcript whenever nothing names someone else: people in conversation voice
     // hypotheticals ("Is the belief really, “Oh, it’s so big…”") far more often than they quote.
     if (HYPOTHETICAL.test(before.replace(/[“"‘]/g, ''))) return { ...parentAttr };
+    // ...but "Dwarkesh Patel opened with the line “…”" names whose words they are.
+    const other = namesBefore.filter((m) => m.speaker !== turnSpeaker);
+    // (Slogans in a sentence about someone, "Sutskever was the high priest of “scaling is all you need”", are short.)
+    if (other.length > 0 && q.words >= 8) return { speaker: other[other.length - 1]!.speaker, method: 'verb-name', confidence: 0.7 };
     if (ctx.item.primary && parentAttr.speaker) return { ...parentAttr, confidence: Math.min(parentAttr.confidence, 0.8) };
     // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.
     // ...unless it sits in the sentence as a noun phrase ("the high priest of “scaling is all you need”"): a
@@ -425,6 +444,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     return { speaker: null, method: 'none', confidence: 0 };
   }
 
-  // 5. declared: the item's own speaker (front matter or feed config), else the one its title names.
-  return declared(ctx) ?? { speaker: null, method: 'none', confidence: 0 };
+  // 5. declared: the item's own speaker (front matter or feed config), else the one its title names. Not
+  // when that speaker is the page's own author and this is a quotation on it: a reply post quotes the people
+  // it answers, so the words are the last person it named (weakly), or nobody's we know.
+  const d = declared(ctx);
+  const author = ctx.item.author ? index.resolve(ctx.item.author) : null;
+  if (d && author !== null && d.speaker === author && !ctx.item.primary && q.form !== 'turn') {
+    const who = lastNamedBefore(ctx, q.start, author);
+    return who ? { speaker: who, method: 'verb-pronoun', confidence: 0.62 } : { speaker: null, method: 'none', confidence: 0 };
+  }
+  return d ?? { speaker: null, method: 'none', confidence: 0 };
 }

@@ -85,6 +85,24 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`Dwarkesh: So what now?\nGary: ${quote}`, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
   });
 
+  it.each([
+    ['a name, a few words, a colon', `If you read one sentence, make it this one. Marcus, verbatim:\n\n“${quote}”`, 'gary-marcus'],
+    ['a sentence that opens with a name and ends in a colon', `Gary Marcus, the NYU emeritus, went further in his talk with Dwarkesh Patel: “${quote}”`, 'gary-marcus'],
+    ['"He told Name," is the person named before the pronoun', `Sutskever was asked about it. He told Dwarkesh Patel, “${quote}”`, 'ilya-sutskever'],
+  ])('%s', (_n, text, id) => expect(speakerOf(text, quote).speaker).toBe(id));
+
+  it('in a transcript turn, a quote after a sentence naming someone else is that person’s, not the turn speaker’s', () => {
+    const text = `Dwarkesh: Gary Marcus opened with the line “${quote}” Do you feel that?\nIlya: Not at all, and I have said why many times before.`;
+    expect(speakerOf(text, quote, { primary: true }).speaker).toBe('gary-marcus');
+  });
+
+  it('a reply post’s quotations are not its author’s words, even when the author is its declared speaker', () => {
+    const text = `Sutskever gave a long interview this week, and I disagree with most of it.\n\n> ${quote}\n\nThat is wrong.`;
+    expect(speakerOf(text, quote, { speakers: ['gary-marcus'], author: 'Gary Marcus' }).speaker).toBe('ilya-sutskever');
+    // Without a byline the declared speaker still applies (a page of someone's own remarks).
+    expect(speakerOf(text, quote, { speakers: ['gary-marcus'] }).speaker).toBe('gary-marcus');
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
