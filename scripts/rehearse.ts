@@ -3,13 +3,15 @@
  * a temporary clone, a local bare git remote standing in for GitHub and a real SMTP server on 127.0.0.1
  * standing in for the mail relay, and it prints what each step did.
  *
- * It runs the scheduled workflow twice for the same week, as GitHub does when a schedule fires late and then
- * again. It then checks that every test subscriber holds exactly one message and that no subscriber address
- * appeared in any output. Exit 0 when both hold.
+ * It first runs the workflow by hand as a dry run (dry_run = true, send = all), which must leave no trace: no
+ * commit on the remote, no job past make, no message, only the preview artifact. It then runs the scheduled
+ * workflow twice for the same week, as GitHub does when a schedule fires late and then again: the first run
+ * must make the issue afresh. It then checks that every test subscriber holds exactly one message and that no
+ * subscriber address appeared in any output. Exit 0 when all of this holds.
  *
  * `run:` steps run as written, with bash -eo pipefail. `uses:` steps, which are GitHub's own actions, are
  * emulated: checkout clones the local remote, setup-node is skipped (this machine has Node), and the Pages
- * actions report what they would upload. `npm ci` reuses this project's node_modules.
+ * and artifact actions report what they would upload. `npm ci` reuses this project's node_modules.
  *
  * Options: --runs <n> (default 2), --keep (leave the temp dir), --now <ISO> (default: now; one week for all runs).
  */
@@ -33,6 +35,11 @@ const { values: args } = parseArgs({ options: { runs: { type: 'string', default:
 const out: string[] = [];
 /** Values hidden by ::add-mask::, as GitHub's runner hides them. */
 const masks = new Set<string>();
+/** What actions/upload-artifact was given in the current run: artifact name → folder. */
+const artifacts = new Map<string, string>();
+
+/** How a run was started: the schedule (no inputs) or by hand with the given inputs. */
+interface Trigger { event: 'schedule' | 'workflow_dispatch'; inputs: Record<string, unknown> }
 
 function runStep(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
   return new Promise((resolve) => {
@@ -105,11 +112,22 @@ async function main(): Promise<number> {
   };
   let failed = false;
   try {
+    if (!(await rehearseDryRun(workflow.jobs, { tmp, remote, branch, now, secrets }, received))) failed = true;
     const runs = Number(args.runs);
     for (let run = 1; run <= runs; run++) {
       say(`\nrun ${run} of ${runs}: schedule event${run > 1 ? ' (a duplicate of the same week, as GitHub sometimes fires)' : ''}`);
-      const ok = await rehearseOnce(workflow.jobs, { tmp, remote, branch, run, now, secrets });
+      const records = recordsOn(remote, branch);
+      const ok = await rehearseOnce(workflow.jobs, { tmp, remote, branch, run, now, secrets, trigger: { event: 'schedule', inputs: {} } });
       if (!ok) failed = true;
+      if (run === 1) {
+        // The dry run before must not have filled the week: the first scheduled run makes the issue itself.
+        const made = recordsOn(remote, branch).filter((r) => !records.includes(r));
+        if (made.length === 1) say(`  the scheduled run made the issue afresh: ${made[0]}`);
+        else {
+          failed = true;
+          say(`  ✗ the first scheduled run made ${made.length} issue records (expected 1; the dry run must leave the week's slot free)`);
+        }
+      }
     }
   } finally {
     await new Promise<void>((r) => smtp.close(() => r()));
@@ -131,26 +149,73 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** Issue records committed on the remote's branch. */
+function recordsOn(remote: string, branch: string): string[] {
+  const files = git(remote, 'ls-tree', '--name-only', `refs/heads/${branch}`, 'digests/');
+  return files.split('\n').filter((f) => /^digests\/\d{4}-\d{2}-\d{2}-\d+\.json$/.test(f));
+}
+
+/**
+ * A maintainer's manual dry run, with send = all to make it the worst case. It must change nothing anyone
+ * else sees: the remote's branch stays where it was, deploy and send are skipped, no message reaches the
+ * relay. It must still show something: the preview artifact holds the record, the pages and the email.
+ */
+async function rehearseDryRun(
+  jobs: Record<string, Job>,
+  ctx: { tmp: string; remote: string; branch: string; now: string; secrets: Record<string, string> },
+  received: Map<string, number>,
+): Promise<boolean> {
+  say('\ndry run: workflow_dispatch with dry_run = true, send = all (must leave no trace)');
+  const head = git(ctx.remote, 'rev-parse', `refs/heads/${ctx.branch}`);
+  const messages = [...received.values()].reduce((a, b) => a + b, 0);
+  artifacts.clear();
+  const results: Record<string, string> = {};
+  const ok = await rehearseOnce(jobs, { ...ctx, run: 0, trigger: { event: 'workflow_dispatch', inputs: { dry_run: true, send: 'all', force: false, issue: '' } } }, results);
+  const problems: string[] = [];
+  if (!ok) problems.push('the dry run failed');
+  if (git(ctx.remote, 'rev-parse', `refs/heads/${ctx.branch}`) !== head) problems.push('it pushed a commit to the remote');
+  for (const job of ['deploy', 'send']) if (results[job] !== 'skipped') problems.push(`job ${job} was not skipped`);
+  if ([...received.values()].reduce((a, b) => a + b, 0) !== messages) problems.push('a message reached the mail relay');
+  const preview = artifacts.get('digest-preview');
+  const files = preview && existsSync(preview) ? readdirSync(preview, { recursive: true }).map(String) : [];
+  const shows = [/^digests\/\d{4}-\d{2}-\d{2}-\d+\.json$/, /^site\/index\.html$/, /^outbox\/.*\.eml$/];
+  for (const want of shows) if (!files.some((f) => want.test(f))) problems.push(`the digest-preview artifact has no ${want.source}`);
+  for (const p of problems) say(`  ✗ dry run: ${p}`);
+  if (problems.length === 0) say(`  dry run left no trace: remote unchanged at ${head.slice(0, 7)}, deploy and send skipped, no message; preview artifact of ${files.length} files and folders`);
+  return problems.length === 0;
+}
+
 async function rehearseOnce(
   jobs: Record<string, Job>,
-  ctx: { tmp: string; remote: string; branch: string; run: number; now: string; secrets: Record<string, string> },
+  ctx: { tmp: string; remote: string; branch: string; run: number; now: string; secrets: Record<string, string>; trigger: Trigger },
+  results: Record<string, string> = {},
 ): Promise<boolean> {
   const needs: Contexts['needs'] = {};
   for (const name of ordered(jobs)) {
     const job = jobs[name] as Job;
     const base: Contexts = {
-      inputs: {}, // a schedule event has no inputs
+      inputs: ctx.trigger.inputs, // a schedule event has none
       secrets: ctx.secrets,
       vars: {},
-      github: { ref_name: ctx.branch, event_name: 'schedule' },
+      github: { ref_name: ctx.branch, event_name: ctx.trigger.event },
       runner: { temp: '' },
       steps: {},
       needs,
       status: 'success',
     };
+    // As on GitHub, a job whose needs did not all succeed is skipped (none of our jobs asks for always()).
+    const needed = Array.isArray(job.needs) ? job.needs : job.needs ? [job.needs] : [];
+    const unmet = needed.filter((n) => needs[n]?.result !== 'success');
+    if (unmet.length) {
+      say(`  job ${name}: skipped (needs ${unmet.join(', ')}: ${unmet.map((n) => needs[n]?.result ?? '?').join(', ')})`);
+      needs[name] = { outputs: {}, result: 'skipped' };
+      results[name] = 'skipped';
+      continue;
+    }
     if (job.if !== undefined && !evaluate(String(job.if), base)) {
       say(`  job ${name}: skipped (if: ${String(job.if).replace(/^\$\{\{\s*|\s*\}\}$/g, '')})`);
       needs[name] = { outputs: {}, result: 'skipped' };
+      results[name] = 'skipped';
       continue;
     }
     const dir = path.join(ctx.tmp, `run${ctx.run}-${name}`);
@@ -207,6 +272,7 @@ async function rehearseOnce(
     const jobOutputs: Record<string, string> = {};
     for (const [k, expr] of Object.entries(job.outputs ?? {})) jobOutputs[k] = interpolate(expr, base);
     needs[name] = { outputs: jobOutputs, result: base.status };
+    results[name] = base.status;
     if (base.status === 'failure') return false;
   }
   return true;
@@ -231,6 +297,12 @@ function emulate(step: Step, c: Contexts, job: { dir: string; remote: string; ou
       const dir = path.join(job.dir, w.path ?? '_site');
       const files = existsSync(dir) ? readdirSync(dir, { recursive: true }).length : 0;
       return `would upload ${w.path ?? '_site'} (${files} files and folders)`;
+    }
+    case 'actions/upload-artifact': {
+      const dir = path.resolve(job.dir, w.path ?? '.');
+      const files = existsSync(dir) ? readdirSync(dir, { recursive: true }).length : 0;
+      artifacts.set(w.name ?? 'artifact', dir);
+      return `would upload ${dir} as artifact ${w.name ?? 'artifact'} (${files} files and folders)`;
     }
     case 'actions/deploy-pages':
       job.outputs.page_url = 'https://rehearsal.example.github.io/debate-digest/';

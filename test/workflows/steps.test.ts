@@ -148,6 +148,51 @@ describe('make step', () => {
     },
   );
 
+  // A dry run must leave no lasting state: a committed preview record would fill the week's slot, and the
+  // scheduled run would then send the preview instead of making the issue afresh.
+  it('on a dry run builds the preview from a copy of digests/ outside the checkout, and hands commit-state no issue', () => {
+    const r = make({ event: 'workflow_dispatch', inputs: { dry_run: 'true', send: 'all', force: 'false', issue: '' } }, { stdout: 'issue=2026-11-30-1\n' });
+    expect(r.status).toBe(0);
+    const preview = `${r.temp}/digest-preview`;
+    expect(r.calls).toEqual([[
+      '--no-install', 'digest', 'run', '--digests', `${preview}/digests`, '--site', `${preview}/site`, '--outbox', `${preview}/outbox`,
+      '--report', `${preview}/report.json`, '--summary', `${r.temp}/summary.md`,
+    ]]);
+    // Every path the CLI may write to lies in the preview folder; none is the checkout's digests/, _site/ or outbox/.
+    for (const [i, arg] of r.calls[0]!.entries()) if (['--digests', '--site', '--outbox', '--report'].includes(r.calls[0]![i - 1] ?? '')) expect(arg.startsWith(`${preview}/`)).toBe(true);
+    expect(readFileSync(path.join(r.temp, 'digest-make.log'), 'utf8')).toBe('');
+    expect(r.summary).toMatch(/Dry run: a preview only.*digest-preview.*Nothing is committed, deployed or sent/);
+  });
+
+  it('on a dry run copies the committed records and ledgers into the preview, leaving digests/ as it was', () => {
+    const t: Trigger = { event: 'workflow_dispatch', inputs: { dry_run: 'true', force: 'true' } };
+    const step = workflow.jobs.make!.steps.find((s) => s.name === 'Make the issue')!;
+    const cwd = mkdtempSync(path.join(base, 'checkout-'));
+    mkdirSync(path.join(cwd, 'digests', 'sends'), { recursive: true });
+    writeFileSync(path.join(cwd, 'digests', 'seen.json'), '{"version":1}\n');
+    writeFileSync(path.join(cwd, 'digests', 'sends', '2026-11-23-1.jsonl'), '');
+    const temp = mkdtempSync(path.join(base, 'temp-'));
+    const calls = path.join(temp, 'npx-calls');
+    writeFileSync(calls, '');
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
+      cwd, encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, RUNNER_TEMP: temp, GITHUB_STEP_SUMMARY: path.join(temp, 'summary.md'), FAKE_NPX_CALLS: calls, ...evaluateEnv(step.env ?? {}, t, temp) },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(path.join(temp, 'digest-preview', 'digests', 'seen.json'), 'utf8')).toBe('{"version":1}\n');
+    expect(readFileSync(calls, 'utf8')).toContain('--force');
+    expect(readFileSync(path.join(cwd, 'digests', 'seen.json'), 'utf8')).toBe('{"version":1}\n');
+  });
+
+  it('on a dry run ignores the issue input: it resumes nothing and names no issue', () => {
+    const r = make({ event: 'workflow_dispatch', inputs: { dry_run: 'true', issue: '2025-11-24-2' } });
+    expect(r.status).toBe(0);
+    expect(r.calls[0]?.slice(0, 3)).toEqual(['--no-install', 'digest', 'run']);
+    expect(readFileSync(path.join(r.temp, 'digest-make.log'), 'utf8')).toBe('');
+    expect(r.summary).not.toContain('Resuming delivery');
+    expect(r.summary).toContain('The issue input is ignored');
+  });
+
   it('notes a dry run, and a run that sends nothing, in the summary', () => {
     expect(make({ event: 'workflow_dispatch', inputs: { dry_run: 'true', send: 'all' } }).summary).toMatch(/Dry run/);
     expect(make({ event: 'workflow_dispatch', inputs: { dry_run: 'false', send: 'none' } }).summary).toMatch(

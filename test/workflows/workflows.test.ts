@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { lintWorkflowSource } from '../../scripts/actionlint.js';
+import { evaluate, type Contexts } from '../../scripts/rehearse/expressions.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workflowDir = path.join(root, '.github', 'workflows');
@@ -240,6 +241,65 @@ describe('digest.yml: jobs', () => {
   it('writes a job summary', () => {
     const runs = stepsOf(digest).flatMap(({ step }) => (step.run ? [step.run] : []));
     expect(runs.filter((r) => r.includes('$GITHUB_STEP_SUMMARY')).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('digest.yml: a dry run leaves no lasting state', () => {
+  /**
+   * The steps that would run for a trigger, following GitHub's rules: a job runs when every job it needs
+   * succeeded and its `if` holds; a step when its `if` holds (the make job is taken to succeed and to have
+   * made an issue, the worst case). Conditions go through the rehearsal's evaluator, which refuses what it
+   * does not understand, so a new condition cannot slip past this test.
+   */
+  function reachable(event: 'schedule' | 'workflow_dispatch', inputs: Record<string, unknown>): Array<{ job: string; step: Step }> {
+    const needs: Contexts['needs'] = {};
+    const out: Array<{ job: string; step: Step }> = [];
+    const ctx = (): Contexts => ({
+      inputs: event === 'schedule' ? {} : inputs, secrets: {}, vars: {}, github: { ref_name: 'main', event_name: event },
+      runner: { temp: '/tmp' }, steps: {}, needs, status: 'success',
+    });
+    for (const name of ['make', 'deploy', 'send']) {
+      const j = job(digest, name);
+      const runs = needsOf(j).every((n) => needs[n]?.result === 'success') && (j.if === undefined || Boolean(evaluate(j.if, ctx())));
+      needs[name] = { result: runs ? 'success' : 'skipped', outputs: runs ? { issue: '2026-11-30-1', sha: 'abc1234', page_url: 'https://x.github.io/' } : {} };
+      if (!runs) continue;
+      for (const step of j.steps) if (step.if === undefined || evaluate(step.if, ctx())) out.push({ job: name, step });
+    }
+    return out;
+  }
+  /** Steps that leave state beyond the run: a commit or push, a Pages deploy, an email sent. */
+  const lasting = (s: Step) =>
+    /commit-state\.sh|\bgit\s+(commit|push)\b/.test(s.run ?? '') ||
+    /^actions\/(deploy-pages|upload-pages-artifact)@/.test(s.uses ?? '') ||
+    /\bargs=\(send\b|digest\s+send\b/.test(s.run ?? '');
+  const names = (steps: Array<{ job: string; step: Step }>) => steps.map(({ job: j, step }) => `${j}: ${step.name ?? step.uses ?? step.run}`);
+
+  it.each(['none', 'test', 'all'])('commits, deploys and sends nothing (send = %s)', (send) => {
+    const steps = reachable('workflow_dispatch', { dry_run: true, send, force: false, issue: '' });
+    expect(names(steps.filter(({ step }) => lasting(step)))).toEqual([]);
+    expect(new Set(steps.map((s) => s.job))).toEqual(new Set(['make']));
+    // It still shows something: the preview is uploaded as an artifact.
+    const upload = steps.find(({ step }) => step.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.step.with).toMatchObject({ name: 'digest-preview', path: '${{ runner.temp }}/digest-preview' });
+  });
+
+  it('the check itself finds the lasting steps of a scheduled run, and of a manual run without dry_run', () => {
+    const scheduled = names(reachable('schedule', {}).filter(({ step }) => lasting(step)));
+    expect(scheduled).toEqual([
+      'make: Commit the record and the seen ledger', 'deploy: actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa',
+      'deploy: Deploy to Pages', 'send: Send the issue', 'send: Commit the send ledger',
+    ]);
+    expect(reachable('schedule', {}).some(({ step }) => step.uses?.startsWith('actions/upload-artifact@'))).toBe(false);
+    expect(names(reachable('workflow_dispatch', { dry_run: false, send: 'all', force: false, issue: '' }).filter(({ step }) => lasting(step)))).toEqual(scheduled);
+  });
+
+  it('says why in the workflow: no commit, deploy or send on a dry run, and the next scheduled run makes the issue', () => {
+    const header = text['digest.yml'].slice(0, text['digest.yml'].indexOf('\nname:'));
+    expect(header).toMatch(/dry run/i);
+    expect(header).toMatch(/nothing is\s+#?\s*committed/i);
+    expect(header).toMatch(/scheduled run/i);
+    const inputs = (digest.on.workflow_dispatch as { inputs: Record<string, Record<string, Json>> }).inputs;
+    expect(String(inputs.dry_run!.description)).toMatch(/commit, publish and send nothing/);
   });
 });
 
