@@ -7,7 +7,11 @@
  * bench/results.json so runs can be compared. It is a benchmark, not a test: nothing asserts a time.
  *
  * Options: --quick (smaller workload, one run per stage: a smoke test of the benchmark itself),
- *          --skip <stage,…> (gather, analyze, render, archive, deliver, e2e, serve), --out <file>.
+ *          --skip <stage,…> (gather, analyze, render, archive, deliver, e2e, serve), --out <file>,
+ *          --only <stage,…> (the complement of --skip: `--only deliver` runs what deliver needs and measures
+ *          deliver alone; without gather the issue is made from the seeds, a message of about the same size),
+ *          --deliver-runs <n> (deliver measured n times, ours and the raw client back to back each time, the
+ *          ratio reported as the median of the n ratios: the machine's load changes between runs).
  */
 import { fork, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,9 +35,14 @@ import { blastRawSmtp } from './bench/raw-smtp.js';
 import { makeFeeds, makeSubscribers } from './bench/workload.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, skip: { type: 'string', default: '' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, skip: { type: 'string', default: '' }, only: { type: 'string' }, out: { type: 'string' }, 'deliver-runs': { type: 'string', default: '1' } } });
 const quick = Boolean(args.quick);
-const skip = new Set(String(args.skip).split(',').filter(Boolean));
+const STAGES = ['gather', 'analyze', 'render', 'archive', 'deliver', 'e2e', 'serve'];
+const only = args.only === undefined ? null : new Set(String(args.only).split(',').filter(Boolean));
+for (const st of only ?? []) if (!STAGES.includes(st)) throw new Error(`--only: unknown stage ${st} (${STAGES.join(', ')})`);
+// Stages downstream of analyze need its digest: analyze is then run (on the seeds when gather is skipped).
+const skip = only ? new Set(STAGES.filter((st) => !only.has(st) && !(st === 'analyze' && ['render', 'archive', 'deliver', 'e2e'].some((d) => only.has(d))))) : new Set(String(args.skip).split(',').filter(Boolean));
+const deliverRuns = Math.max(1, Number(args['deliver-runs']) || 1);
 const SIZE = quick
   ? { feeds: 20, items: 10, issues: 20, subscribers: 300, runs: 1 }
   : { feeds: 200, items: 50, issues: 500, subscribers: 10_000, runs: 3 };
@@ -80,9 +89,9 @@ async function measure<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: num
 const rate = (n: number, ms: number, unit: string) => `${Math.round(n / (ms / 1000)).toLocaleString('en')} ${unit}/s`;
 
 /** An SMTP sink on 127.0.0.1 in a child process (scripts/bench/smtp-sink.mjs) that accepts and counts. */
-async function smtpSink(): Promise<{ port: number; count: () => Promise<number>; first: () => Promise<Buffer | null>; close: () => Promise<void> }> {
+async function smtpSink(): Promise<{ port: number; count: () => Promise<number>; first: () => Promise<Buffer | null>; cpuMs: () => Promise<number>; close: () => Promise<void> }> {
   const child = fork(path.join(ROOT, 'scripts/bench/smtp-sink.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () => new Promise<{ port?: number; count?: number; first?: string | null }>((r) => child.once('message', (m) => r(m as never)));
+  const next = () => new Promise<{ port?: number; count?: number; first?: string | null; cpuMs?: number }>((r) => child.once('message', (m) => r(m as never)));
   const { port } = await next();
   const stats = async () => {
     const p = next();
@@ -92,6 +101,7 @@ async function smtpSink(): Promise<{ port: number; count: () => Promise<number>;
   return {
     port: port as number,
     count: async () => (await stats()).count ?? 0,
+    cpuMs: async () => (await stats()).cpuMs ?? 0,
     first: async () => {
       const f = (await stats()).first;
       return f ? Buffer.from(f, 'base64') : null;
@@ -247,20 +257,49 @@ async function main(): Promise<void> {
       log('deliver…');
       const sink = await smtpSink();
       sinkPort = sink.port;
-      const transport = createSmtpTransport(`smtp://127.0.0.1:${sink.port}`, { maxConnections: 5 });
-      const ledgerDir = path.join(tmp, 'ledger');
-      const d = await measure(1, () => deliver({ digest: digest as Digest, rendered, config, subscribers, transport, ledgerDir, now: NOW, dryRun: false, secret: 'bench-secret', dkim: null }));
-      await transport.close();
-      const sample = await sink.first();
-      if (!sample) throw new Error('the sink received nothing');
-      // The ceiling: the same bytes (dot-stuffed) pushed by a bare protocol client over 5 connections.
-      const stuffed = Buffer.from(sample.toString('latin1').replace(/\r?\n/g, '\r\n').replace(/\r\n\./g, '\r\n..'), 'latin1');
-      const messages = Array.from({ length: SIZE.subscribers }, () => stuffed);
-      const raw = await measure(1, () => blastRawSmtp({ port: sink.port, connections: 5, messages, from: 'bench@example.org', to: (i) => `reader${i}@example.com` }));
+      const ours: number[] = [];
+      const rawMs: number[] = [];
+      const ratios: number[] = [];
+      let sent = 0;
+      let sample: Buffer | null = null;
+      let peakRssMb = 0;
+      // CPU per message, ours and the raw client's (this process) and the sink's: steadier than wall time on a
+      // shared machine, and says which side a slow run waited on.
+      const cpuOf = async <T>(fn: () => Promise<T>) => {
+        const s0 = await sink.cpuMs();
+        const c0 = process.cpuUsage();
+        const out = await fn();
+        const c = process.cpuUsage(c0);
+        return { out, clientMs: (c.user + c.system) / 1000, sinkMs: (await sink.cpuMs()) - s0 };
+      };
+      const perMsg = (ms: number) => (ms / SIZE.subscribers).toFixed(3);
+      let cpuNote = '';
+      for (let run = 0; run < deliverRuns; run++) {
+        const transport = createSmtpTransport(`smtp://127.0.0.1:${sink.port}`, { maxConnections: 5 });
+        const ledgerDir = path.join(tmp, `ledger-${run}`);
+        const oc = await cpuOf(() => measure(1, () => deliver({ digest: digest as Digest, rendered, config, subscribers, transport, ledgerDir, now: NOW, dryRun: false, secret: 'bench-secret', dkim: null })));
+        const d = oc.out;
+        await transport.close();
+        sent = d.last.sent;
+        peakRssMb = Math.max(peakRssMb, d.peakRssMb);
+        sample ??= await sink.first();
+        if (!sample) throw new Error('the sink received nothing');
+        // The ceiling: the same bytes (dot-stuffed) pushed by a bare protocol client over 5 connections.
+        const stuffed = Buffer.from(sample.toString('latin1').replace(/\r?\n/g, '\r\n').replace(/\r\n\./g, '\r\n..'), 'latin1');
+        const messages = Array.from({ length: SIZE.subscribers }, () => stuffed);
+        const rc = await cpuOf(() => measure(1, () => blastRawSmtp({ port: sink.port, connections: 5, messages, from: 'bench@example.org', to: (i) => `reader${i}@example.com` })));
+        const raw = rc.out;
+        ours.push(d.ms);
+        rawMs.push(raw.ms);
+        ratios.push(raw.ms / d.ms);
+        cpuNote = `CPU ms/message, client + sink: ours ${perMsg(oc.clientMs)} + ${perMsg(oc.sinkMs)}, raw ${perMsg(rc.clientMs)} + ${perMsg(rc.sinkMs)}`;
+        log(`deliver run ${run + 1}/${deliverRuns}: ours ${rate(sent, d.ms, 'messages')}, raw ${rate(SIZE.subscribers, raw.ms, 'messages')}, ratio ${(raw.ms / d.ms).toFixed(2)}×; ${cpuNote}`);
+      }
       rows.push({
-        stage: 'deliver', work: `${d.last.sent.toLocaleString('en')} messages of ${Math.round(sample.length / 1024)} KB to a local smtp-server sink`,
-        medianMs: d.ms, throughput: rate(d.last.sent, d.ms, 'messages'), peakRssMb: d.peakRssMb,
-        baseline: `raw SMTP client, same sink and bytes: ${rate(SIZE.subscribers, raw.ms, 'messages')}`, ratio: raw.ms / d.ms,
+        stage: 'deliver', work: `${sent.toLocaleString('en')} messages of ${Math.round((sample as Buffer).length / 1024)} KB to a local smtp-server sink`,
+        medianMs: median(ours), throughput: rate(sent, median(ours), 'messages'), peakRssMb,
+        baseline: `raw SMTP client, same sink and bytes: ${rate(SIZE.subscribers, median(rawMs), 'messages')}`, ratio: median(ratios),
+        note: `${deliverRuns > 1 ? `median of ${deliverRuns} back-to-back runs; ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; last run ` : ''}${cpuNote}`,
       });
       await sink.close();
     }
@@ -310,7 +349,8 @@ async function main(): Promise<void> {
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`;
   printTable(machine);
-  const out = args.out ?? path.join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
+  // A partial run (--only) never overwrites the full figures.
+  const out = args.out ?? path.join(ROOT, 'bench', quick ? 'results-quick.json' : only ? 'results-partial.json' : 'results.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine, quick, size: SIZE, seed: SEED, rows }, null, 2)}\n`);
   log(`figures written to ${path.relative(process.cwd(), out)}`);

@@ -1,6 +1,7 @@
 // An SMTP sink for the benchmark, in its own process so that it does not share an event loop (or a core)
 // with the client being measured. It accepts every message and reports over IPC: {port} once listening,
-// then {count, first} when asked with 'stats'.
+// then {count, first, cpuMs} when asked with 'stats' (cpuMs: this process's CPU time so far, to tell a client
+// that is slow from a sink that is busy).
 import { SMTPServer } from 'smtp-server';
 
 let count = 0;
@@ -24,7 +25,10 @@ const server = new SMTPServer({
 });
 server.listen(0, '127.0.0.1', () => process.send?.({ port: server.server.address().port }));
 process.on('message', (m) => {
-  if (m === 'stats') process.send?.({ count, first });
+  if (m === 'stats') {
+    const cpu = process.cpuUsage();
+    process.send?.({ count, first, cpuMs: (cpu.user + cpu.system) / 1000 });
+  }
   if (m === 'reset') count = 0;
   if (m === 'stop') server.close(() => process.exit(0));
 });

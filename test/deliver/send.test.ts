@@ -194,6 +194,21 @@ describe('deliver over SMTP', () => {
     expect(sink.messages.filter((m) => m.to[0] === 'reader1@example.com')).toHaveLength(1);
   });
 
+  it('a server that ends each session after 2 messages (421 at the next MAIL FROM): each such message moves to a fresh connection, none deferred, one copy each', async () => {
+    sink.behave.mail = (nth) => (nth > 2 ? { kind: 'reject', code: 421, message: 'too many messages in this session' } : { kind: 'ok' });
+    const log: string[] = [];
+    const summary = await run({ subscribers: subs(7), concurrency: 1, log: (l) => log.push(l) });
+    expect(summary).toMatchObject({ sent: 7, deferred: 0, failed: 0, unknown: 0 });
+    expect(log).toEqual([]);
+    expect(sink.messages.map((m) => m.to[0]).sort()).toEqual(subs(7).map((s) => s.email).sort());
+    expect(sink.sessions).toBeGreaterThanOrEqual(4);
+    // A 421 on a fresh connection is not moved again: it is the caller's deferred try, as before.
+    sink.reset();
+    sink.behave.mail = () => ({ kind: 'reject', code: 421, message: 'closing' });
+    const down = await run({ subscribers: subs(1, 'late'), retry: { maxAttempts: 1, baseDelayMs: 1 } });
+    expect(down).toMatchObject({ sent: 0, deferred: 1 });
+  });
+
   it('marks a connection dropped after the body as unknown and does not resend it (unless told to)', async () => {
     sink.behave.data = (to, n) => (to === 'reader1@example.com' && n === 1 ? { kind: 'drop' } : { kind: 'ok' });
     const summary = await run({ subscribers: subs(3) });

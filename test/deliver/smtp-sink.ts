@@ -28,7 +28,9 @@ export interface Sink {
   /** When true, every login is refused with 535 (credentials revoked mid-run). */
   refuseAuth: boolean;
   /** Behaviour per recipient, consulted at RCPT TO and after the body; `n` counts how often that stage was hit for that address. */
-  behave: { rcpt?: (to: string, n: number) => Action; data?: (to: string, n: number) => Action; afterAccept?: (total: number) => void };
+  behave: { rcpt?: (to: string, n: number) => Action; data?: (to: string, n: number) => Action; afterAccept?: (total: number) => void; mail?: (nthInSession: number) => Action };
+  /** Connections the server has accepted (sessions started). */
+  sessions: number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -50,7 +52,9 @@ export async function startSink(): Promise<Sink> {
     rcpts: [],
     refuseAuth: false,
     behave: {},
+    sessions: 0,
     reset() {
+      sink.sessions = 0;
       sink.refuseAuth = false;
       sink.messages.length = 0;
       sink.rcpts.length = 0;
@@ -90,6 +94,15 @@ export async function startSink(): Promise<Sink> {
     onAuth(auth, _session, cb) {
       if (!sink.refuseAuth && auth.username === USER && auth.password === PASS) cb(null, { user: USER });
       else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onConnect(_session, cb) {
+      sink.sessions++;
+      cb();
+    },
+    // `mail` sees which MAIL FROM of the session this is (1 for the first message on a connection).
+    onMailFrom(_address, session, cb) {
+      const action = sink.behave.mail?.(session.transaction) ?? { kind: 'ok' };
+      run(action, session, cb, () => {});
     },
     onRcptTo(address, session, cb) {
       const to = address.address.toLowerCase();
