@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   SMTP_TLS_FAILED: "the SMTP server's TLS certificate was not accepted (expired, self-signed or for another host)",
   SEND_ABORTED: 'too many sends failed, the run stopped',
   LEDGER_CORRUPT: 'a ledger file in digests/ does not parse',
-  LEDGER_HEALED: 'the seen ledger lacked the items of an issue already recorded (a run stopped in between); they were marked',
+  LEDGER_HEALED: 'a run stopped between writing an issue record and the seen ledger; this run settled the ledger',
   ISSUE_NOT_FOUND: 'the issue asked for does not exist',
 } as const;
 

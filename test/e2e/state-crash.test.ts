@@ -116,6 +116,7 @@ describe('a run stopped between the issue record and the seen ledger', () => {
     expect(first.code, first.stderr).toBe(0);
     const issue = await readJson<Digest>(path.join(dir, 'digests', '2026-11-30-1.json'));
     expect(cited(issue)).toHaveLength(4); // every item is cited, so every one must stay out of next week's issue
+    expect((await seen(dir)).pending).toBeUndefined(); // a run that finished leaves nothing pending
     const { rm } = await import('node:fs/promises');
     await rm(path.join(dir, 'digests', 'seen.json'));
 
