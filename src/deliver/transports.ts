@@ -3,15 +3,15 @@
  *
  *   outbox  .eml files, one per recipient, named by issue + recipient hash (never the address): the default,
  *           the dry run of a real send.
- *   smtp    SMTP_URL set: a pool of nodemailer SMTPConnections sending pre-built raw messages.
+ *   smtp    SMTP_URL set: a pool of connections that nodemailer's SMTPConnection opens (connect, EHLO, STARTTLS,
+ *           AUTH) and on which we run each message transaction ourselves (Session), sending pre-built raw messages.
  *   json    an in-memory sink (nodemailer's jsonTransport idea) for tests and the benchmark.
  *
- * Why our own small pool over nodemailer's SMTPConnection rather than createTransport({pool:true}): exactly-
- * once delivery needs to know whether the message could be complete at the server when a connection died
- * (then the server may hold it: "unknown", not resent) or not (safe to retry). A server takes a message only
- * at the end-of-data dot, which nodemailer writes when our raw stream ends; nodemailer's pooled transport
- * reads the message stream ahead into buffers, but with SMTPConnection the raw stream is piped only after the
- * server's 354, so we can send the whole body, call `onCommit`, and only then end the stream (the dot).
+ * Why our own small pool and transaction rather than createTransport({pool:true}): exactly-once delivery needs
+ * to know whether the message could be complete at the server when a connection died (then the server may
+ * hold it: "unknown", not resent) or not (safe to retry). A server takes a message only at the end-of-data
+ * dot; nodemailer's pooled transport reads the message stream ahead into buffers, while Session writes the
+ * whole body, calls `onCommit`, and only then writes the dot.
  */
 import { Readable } from 'node:stream';
 import { access, mkdir, writeFile, rename, rm } from 'node:fs/promises';
@@ -186,112 +186,221 @@ export interface SmtpOptions {
 
 const DOT_CRLF = Buffer.from('.\r\n');
 const CRLF_DOT_CRLF = Buffer.from('\r\n.\r\n');
+/** Longest reply we buffer (nodemailer's own limit is of this order): a peer that never ends a line is dropped. */
+const MAX_REPLY = 64 * 1024;
 
-type Corkable = NodeJS.WritableStream & { cork(): void; uncork(): void; destroyed?: boolean };
+type SessionSocket = NodeJS.WritableStream & {
+  cork(): void;
+  uncork(): void;
+  destroy(): void;
+  destroyed?: boolean;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  once(event: 'close', fn: () => void): unknown;
+  removeListener(event: string, fn: (...args: never[]) => void): unknown;
+};
 
-/**
- * The body of one message for a connection that takes DATA bytes as they are (sendPreparedData): what
- * nodemailer's send() sees as the message stream (it calls on/removeListener/destroy and pipe), without a
- * stream. pipe() writes the chunks to the socket in one corked writev, waits for the commit hook, and only
- * then writes the end-of-data dot; a hook that fails is reported as the stream's error (nodemailer then fails
- * the send, we drop the connection, and the server discards the message it never saw end).
- */
-class PreparedBody {
-  private readonly errorListeners = new Set<(err: Error) => void>();
-  private destroyed = false;
-  constructor(private readonly chunks: readonly Buffer[], private readonly onCommit?: () => void | Promise<void>) {}
-  on(event: string, fn: (err: Error) => void): this {
-    if (event === 'error') this.errorListeners.add(fn);
-    return this;
-  }
-  removeListener(event: string, fn: (err: Error) => void): this {
-    if (event === 'error') this.errorListeners.delete(fn);
-    return this;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-  pipe(sink: PreparedDataSink): void {
-    const socket = sink.socket;
-    let bytes = 0;
-    socket.cork();
-    for (const c of this.chunks) {
-      socket.write(c);
-      bytes += c.length;
-    }
-    socket.uncork();
-    const last = this.chunks.length ? this.chunks[this.chunks.length - 1]! : null;
-    const end = last && last.length && last[last.length - 1] === 0x0a ? DOT_CRLF : CRLF_DOT_CRLF;
-    Promise.resolve()
-      .then(() => this.onCommit?.())
-      .then(
-        () => {
-          // Closed meanwhile (timeout, error): no dot, the server must not take the message.
-          if (this.destroyed || sink.closed || socket.destroyed) return;
-          sink.outByteCount = bytes + end.length;
-          sink.done();
-          socket.write(end);
-        },
-        (err: unknown) => {
-          sink.done();
-          const e = err instanceof Error ? err : new Error(String(err));
-          for (const fn of [...this.errorListeners]) fn(e);
-        },
-      );
-  }
-}
-
-/** What nodemailer holds as its DATA stream while a PreparedBody is sent: the socket, and no-op stream calls. */
-class PreparedDataSink {
-  outByteCount = 0;
-  inByteCount = 0;
-  closed = false;
-  constructor(readonly socket: Corkable, private readonly release: (sink: PreparedDataSink) => void) {}
-  unpipe(): this {
-    this.closed = true;
-    return this;
-  }
-  done(): void {
-    this.release(this);
-  }
-}
-
-/** The members of nodemailer's SMTPConnection (10.6.1, pinned exactly in package.json) that sending uses. */
+/** The members of nodemailer's SMTPConnection (10.6.1, pinned exactly in package.json) that Session uses. */
 interface ConnInternals {
-  _createSendStream?: (callback: (err: Error | null, str?: string) => void) => unknown;
-  _actionSMTPStream?: (str: string, callback: (err: Error | null, str?: string) => void) => void;
-  _responseActions?: ((str: string) => void)[];
-  _socket?: Corkable;
-  _currentDataStream?: unknown;
+  _socket?: SessionSocket;
+  _onSocketData?: (chunk: Buffer) => void;
+  _responseActions?: unknown[];
+  _remainder?: string;
+  _supportedExtensions?: string[];
+}
+
+/** An error shaped as nodemailer shapes its own (code, response, responseCode, command): send.ts branches on them. */
+function smtpError(message: string, code: string, response: string | null, command: string): SendError {
+  const err: SendError = new Error(response ? `${message}: ${response}` : message);
+  err.code = code;
+  if (response) {
+    err.response = response;
+    const n = Number(/^\d+/.exec(response)?.[0]);
+    if (n) err.responseCode = n;
+  }
+  err.command = command;
+  return err;
 }
 
 /**
- * Let a connection send bytes that are already in DATA form. SMTPConnection always pipes the message through
- * its DataStream, which escapes byte by byte in JS: for a 100 KB message that was the largest per-message cost
- * of delivery (more than the socket writes), and the two streams per message (ours and its) the next one. Our
- * messages are escaped once per issue (the template, headers.ts) plus a few hundred spliced bytes, so on this
- * connection only, the DATA stream is replaced by PreparedDataSink (send() then takes a PreparedBody); the
- * envelope, the replies and the errors stay nodemailer's. Private API: each member is checked, and when one is
- * missing (another nodemailer), returns false and the caller uses the stock path with a stream of `raw`.
+ * One message transaction at a time on a connection nodemailer opened (connect, EHLO, STARTTLS, AUTH stay
+ * nodemailer's), written on its socket directly. Why: per message, nodemailer's send() built an envelope
+ * object, a DATA stream, response-action closures and its own error objects, and escaped the body byte by
+ * byte in JS; all of it, not SMTP, made our client cost 2.5× the raw client's CPU per message on the bench.
+ * Here a message is one write of MAIL FROM, RCPT TO and DATA (pipelined when the server offers PIPELINING, as
+ * nodemailer does), the body's pre-escaped chunks in one corked write, then the commit hook, and only then the
+ * end-of-data dot (the commit point, see OutgoingMessage.onCommit). Replies and errors keep nodemailer's
+ * shape (code, responseCode, response, command), so send.ts classifies them as before.
  */
-function sendPreparedData(conn: SMTPConnection): boolean {
-  const c = conn as unknown as ConnInternals;
-  if (typeof c._createSendStream !== 'function' || typeof c._actionSMTPStream !== 'function' || !Array.isArray(c._responseActions)) return false;
-  c._createSendStream = function (this: ConnInternals, callback) {
-    this._responseActions!.push((str) => this._actionSMTPStream!(str, callback));
-    // The socket of the moment (after STARTTLS, the TLS one).
-    const sink = new PreparedDataSink(this._socket!, (s) => {
-      if (this._currentDataStream === s) this._currentDataStream = false;
-    });
-    this._currentDataStream = sink;
-    return sink;
+class Session {
+  private buf = '';
+  /** Lines of the reply being received (a multi-line reply ends at a line without "-" after the code). */
+  private lines: string[] = [];
+  private readonly waiting: { resolve: (reply: string) => void; reject: (err: Error) => void }[] = [];
+  closed = false;
+  /** What the server said before closing, when it was a failure reply without its line end (for the error). */
+  private lastWords: string | null = null;
+
+  private constructor(
+    private readonly conn: SMTPConnection,
+    private readonly socket: SessionSocket,
+    private readonly extensions: readonly string[],
+    private readonly handBack: (chunk: Buffer) => void,
+  ) {
+    socket.on('data', this.onData);
+    socket.once('close', this.onClose);
+  }
+
+  /** Take over a connection nodemailer has opened and logged in, or null when its internals are not the known ones. */
+  static takeOver(conn: SMTPConnection): Session | null {
+    const c = conn as unknown as ConnInternals;
+    const socket = c._socket;
+    if (!socket || socket.destroyed || typeof c._onSocketData !== 'function' || !Array.isArray(c._responseActions) || c._responseActions.length || c._remainder || !Array.isArray(c._supportedExtensions)) return null;
+    socket.removeListener('data', c._onSocketData);
+    return new Session(conn, socket, c._supportedExtensions, c._onSocketData);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.buf += chunk.toString('latin1');
+    let at: number;
+    while ((at = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, at).replace(/\r$/, '');
+      this.buf = this.buf.slice(at + 1);
+      this.lines.push(line);
+      if (/^\d{3}-/.test(line)) continue;
+      const reply = this.lines.join('\n');
+      this.lines = [];
+      const w = this.waiting.shift();
+      if (w) w.resolve(reply);
+      // A reply nobody asked for (a server closing an idle session says 421): this session is over.
+      else this.drop();
+    }
+    if (this.buf.length + this.lines.reduce((n, l) => n + l.length, 0) > MAX_REPLY) this.drop();
   };
-  return true;
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    const rest = [...this.lines, this.buf.trim()].filter(Boolean).join('\n');
+    // As nodemailer: an unterminated rest is reported as a reply only when it reads as a failure reply.
+    this.lastWords = /^[45]\d{2}[ -]/.test(rest) ? rest : null;
+    for (const w of this.waiting.splice(0)) w.reject(smtpError('Connection closed unexpectedly', 'ECONNECTION', this.lastWords, 'CONN'));
+  };
+
+  /** The next reply; rejects (ECONNECTION) if the connection closes first. */
+  private reply(): Promise<string> {
+    if (this.closed) return Promise.reject(smtpError('Connection closed unexpectedly', 'ECONNECTION', this.lastWords, 'CONN'));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Drop the connection without a word (no end-of-data dot can follow). */
+  drop(): void {
+    this.closed = true;
+    this.conn.close();
+  }
+
+  /** Send one message; resolves with the server's final reply, rejects with a nodemailer-shaped error. */
+  async send(from: string, to: string, chunks: readonly Buffer[], onCommit: () => void | Promise<void>, aborted: () => boolean): Promise<string> {
+    // Never let an address carry a line break or a bracket into a command (nodemailer's own check).
+    if (/[\r\n<>]/.test(from)) throw smtpError(`Invalid sender ${JSON.stringify(from)}`, 'EENVELOPE', null, 'API');
+    if (!to || /[\r\n<>]/.test(to)) throw smtpError(`Invalid recipient ${JSON.stringify(to)}`, 'EENVELOPE', null, 'API');
+    if (this.closed) throw smtpError('Connection closed unexpectedly', 'ECONNECTION', null, 'API');
+    const utf8 = /[\x80-\uFFFF]/.test(from + to) && this.extensions.includes('SMTPUTF8') ? ' SMTPUTF8' : '';
+    const mail = `MAIL FROM:<${from}>${utf8}\r\n`;
+    const rcpt = `RCPT TO:<${to}>\r\n`;
+    let mailReply: string;
+    let rcptReply: string;
+    let dataReply: string;
+    if (this.extensions.includes('PIPELINING')) {
+      const replies = [this.reply(), this.reply(), this.reply()];
+      // The later promises may reject while we wait on the first (connection closed): handled below, not unhandled.
+      for (const r of replies) r.catch(() => undefined);
+      this.socket.write(`${mail}${rcpt}DATA\r\n`);
+      mailReply = await this.answer(replies[0]!, 'MAIL FROM');
+      rcptReply = await this.answer(replies[1]!, 'RCPT TO');
+      dataReply = await this.answer(replies[2]!, 'DATA');
+    } else {
+      this.socket.write(mail);
+      mailReply = await this.answer(this.reply(), 'MAIL FROM');
+      if (mailReply[0] !== '2') throw smtpError('Mail command failed', 'EENVELOPE', mailReply, 'MAIL FROM');
+      this.socket.write(rcpt);
+      rcptReply = await this.answer(this.reply(), 'RCPT TO');
+      if (rcptReply[0] !== '2') throw smtpError("Can't send mail - all recipients were rejected", 'EENVELOPE', rcptReply, 'RCPT TO');
+      this.socket.write('DATA\r\n');
+      dataReply = await this.answer(this.reply(), 'DATA');
+    }
+    if (mailReply[0] !== '2' || rcptReply[0] !== '2') {
+      const err = mailReply[0] !== '2'
+        ? smtpError('Mail command failed', 'EENVELOPE', mailReply, 'MAIL FROM')
+        : smtpError("Can't send mail - all recipients were rejected", 'EENVELOPE', rcptReply, 'RCPT TO');
+      if (dataReply[0] === '3') {
+        // A server must refuse DATA without a sender and recipient; this one took it. Without a sender it cannot be
+        // trusted with anything: drop. Without a recipient, end the empty message (nobody to go to) as nodemailer does.
+        if (mailReply[0] !== '2') this.drop();
+        else {
+          this.socket.write(DOT_CRLF);
+          await this.reply().catch(() => undefined);
+        }
+      }
+      throw err;
+    }
+    // 354 expected; some servers say 250 (nodemailer accepts 2xx and 3xx here).
+    if (!/^[23]/.test(dataReply)) throw smtpError('Data command failed', 'EENVELOPE', dataReply, 'DATA');
+    const final = this.reply();
+    final.catch(() => undefined);
+    this.socket.cork();
+    for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
+    try {
+      await onCommit();
+    } catch (err) {
+      // Abandoned before the dot: drop the connection, and the server discards the message it never saw end.
+      this.drop();
+      const e = (err instanceof Error ? err : new Error(String(err))) as SendError;
+      e.code ??= 'ESTREAM';
+      throw e;
+    }
+    // Closed meanwhile (timeout, error): no dot, the server must not take the message.
+    if (this.closed || aborted() || this.socket.destroyed) throw smtpError('Connection closed before the end of data', 'ECONNECTION', null, 'DATA');
+    const last = chunks.length ? chunks[chunks.length - 1]! : null;
+    this.socket.write(last && last.length && last[last.length - 1] === 0x0a ? DOT_CRLF : CRLF_DOT_CRLF);
+    const done = await final;
+    if (done[0] !== '2') throw smtpError('Message failed', 'EMESSAGE', done, 'DATA');
+    return done;
+  }
+
+  /** A reply to `command`; a 421 (the server is closing the session) ends the session, as nodemailer does. */
+  private async answer(p: Promise<string>, command: string): Promise<string> {
+    const r = await p;
+    if (r.startsWith('421')) {
+      this.drop();
+      throw smtpError(command === 'MAIL FROM' ? 'Mail command failed' : 'Server closed the connection', command === 'MAIL FROM' ? 'EENVELOPE' : 'ECONNECTION', r, command);
+    }
+    return r;
+  }
+
+  /** RSET after a refused message: the session is usable again when the server says 2xx. */
+  async reset(): Promise<boolean> {
+    if (this.closed) return false;
+    const r = this.reply();
+    this.socket.write('RSET\r\n');
+    return r.then((s) => s[0] === '2', () => false);
+  }
+
+  /** End politely: hand the socket back to nodemailer (idle, in step) and let it say QUIT. */
+  quit(): void {
+    if (this.closed || this.waiting.length || this.lines.length || this.buf) {
+      this.drop();
+      return;
+    }
+    this.closed = true;
+    this.socket.removeListener('data', this.onData);
+    this.socket.on('data', this.handBack);
+    this.conn.quit();
+  }
 }
 
 interface PooledConn {
-  /** The DATA stream takes bytes in DATA form (sendPreparedData). */
-  prepared: boolean;
+  /** Our own message transactions on nodemailer's socket (Session); null: nodemailer's send() (another version). */
+  session: Session | null;
   conn: SMTPConnection;
   messages: number;
   dead: boolean;
@@ -383,7 +492,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         socketTimeout: o.socketTimeoutMs,
         tls: { rejectUnauthorized: o.rejectUnauthorized ?? s.rejectUnauthorized },
       });
-      const pc: PooledConn = { conn, messages: 0, dead: false, prepared: sendPreparedData(conn) };
+      const pc: PooledConn = { conn, messages: 0, dead: false, session: null };
       let settled = false;
       // An idle connection the server drops emits 'error'/'end'; unhandled, 'error' would crash the process.
       conn.on('error', (err: Error) => {
@@ -413,6 +522,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
             conn.close();
             reject(e);
           } else {
+            pc.session = Session.takeOver(conn);
             all.add(pc);
             resolve(pc);
           }
@@ -426,7 +536,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
     for (;;) {
       if (closed) throw new DigestError('SEND_ABORTED', 'the SMTP transport is closed', { origin, hint: 'do not send after close()' });
       const pc = idle.pop();
-      if (pc && !pc.dead) return pc;
+      if (pc && !pc.dead && !pc.session?.closed) return pc;
       if (pc) {
         all.delete(pc);
         continue;
@@ -448,11 +558,13 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
     }
   };
 
+  const quit = (pc: PooledConn) => (pc.session ? pc.session.quit() : pc.conn.quit());
+
   const release = (pc: PooledConn, healthy: boolean) => {
-    if (!healthy || pc.dead || closed || pc.messages >= o.maxMessagesPerConnection) {
+    if (!healthy || pc.dead || pc.session?.closed || closed || pc.messages >= o.maxMessagesPerConnection) {
       pc.dead = true;
       all.delete(pc);
-      if (healthy && !closed) pc.conn.quit();
+      if (healthy && !closed) quit(pc);
       else pc.conn.close();
       // A slot freed: let one waiter open a new connection.
       waiters.shift()?.(null);
@@ -491,25 +603,40 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         onCommitStart();
         return msg.onCommit?.();
       };
-      const body = pc.prepared
-        ? (new PreparedBody(msg.data ?? [dataBytes(msg.raw)], onCommit) as unknown as Readable)
-        : bodyStream([typeof msg.raw === 'string' ? Buffer.from(msg.raw, 'latin1') : msg.raw], onCommit);
-      pc.conn.send({ from: msg.from, to: [msg.to] }, body, (err, info) => {
+      const finish = (err: unknown, response?: string) => {
         msg.signal?.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
         if (err) {
           const e = err as SendError;
           // A refused message leaves the session usable after RSET; anything else: drop the connection.
-          if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead) {
-            pc.conn.reset((resetErr) => release(pc, !resetErr));
+          if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead && !pc.session?.closed) {
+            if (pc.session) void pc.session.reset().then((ok) => release(pc, ok));
+            else pc.conn.reset((resetErr) => release(pc, !resetErr));
           } else release(pc, false);
           reject(e);
           return;
         }
         release(pc, true);
-        const accepted = (info.accepted ?? []).length > 0 && (info.rejected ?? []).length === 0;
-        resolve({ accepted, response: String(info.response ?? '') });
+        resolve({ accepted: true, response: response ?? '' });
+      };
+      if (pc.session) {
+        pc.session.send(msg.from, msg.to, msg.data ?? [dataBytes(msg.raw)], onCommit, () => settled).then((r) => finish(null, r), (err: unknown) => finish(err));
+        return;
+      }
+      const body = bodyStream([typeof msg.raw === 'string' ? Buffer.from(msg.raw, 'latin1') : msg.raw], onCommit);
+      pc.conn.send({ from: msg.from, to: [msg.to] }, body, (err, info) => {
+        if (err) return finish(err);
+        if ((info.accepted ?? []).length === 0 || (info.rejected ?? []).length > 0) {
+          // Not taken for our one recipient although the server said 250: report it as not accepted.
+          msg.signal?.removeEventListener('abort', onAbort);
+          if (settled) return;
+          settled = true;
+          release(pc, true);
+          resolve({ accepted: false, response: String(info.response ?? '') });
+          return;
+        }
+        finish(null, String(info.response ?? ''));
       });
     });
 
@@ -569,7 +696,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
       for (const w of waiters.splice(0)) w(null);
       for (const pc of all) {
         pc.dead = true;
-        pc.conn.quit();
+        quit(pc);
       }
       all.clear();
       idle.length = 0;

@@ -6,6 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
 import { createJsonTransport, createOutboxTransport, createSmtpTransport, createTransport, outboxFileName, smtpSettings, type Transport } from '../../src/deliver/transports.js';
 import { DigestError } from '../../src/errors.js';
 import { startSink, type Sink } from './smtp-sink.js';
@@ -112,4 +114,54 @@ describe('transport selection and naming', () => {
     await expect(bad.verify()).rejects.toMatchObject({ code: 'SMTP_AUTH_FAILED' });
     await bad.close();
   });
+});
+
+describe('smtp message transactions', () => {
+  const msg = (to: string) => ({ raw: raw(to, `<t.${to.split('@')[0]}@example.org>`), from: 'digest@example.org', to, messageId: `<t.${to.split('@')[0]}@example.org>` });
+
+  for (const pipelining of [true, false]) {
+    it(`${pipelining ? 'with' : 'without'} PIPELINING: a refused recipient is EENVELOPE with its code, the session carries on (RSET) and the next message goes through`, async () => {
+      let sessions = 0;
+      const got: string[] = [];
+      const server = new SMTPServer({
+        disabledCommands: ['STARTTLS', 'AUTH'],
+        hidePIPELINING: !pipelining,
+        disableReverseLookup: true,
+        logger: false,
+        onConnect(_s, cb) {
+          sessions++;
+          cb();
+        },
+        onRcptTo(addr, _s, cb) {
+          if (addr.address.startsWith('refused')) cb(Object.assign(new Error('5.1.1 <refused@example.com>: no such user'), { responseCode: 550 }));
+          else cb();
+        },
+        onData(stream, s, cb) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            got.push(`${s.envelope.rcptTo[0]?.address} ${Buffer.concat(chunks).toString('latin1').includes('.leading dot survives')}`);
+            cb();
+          });
+        },
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const t = createSmtpTransport(`smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}/?ignoreTLS=true`, { maxConnections: 1 });
+      try {
+        await t.verify();
+        expect((await t.send(msg('a@example.com'))).accepted).toBe(true);
+        let committed = false;
+        const err = await t.send({ ...msg('refused@example.com'), onCommit: () => { committed = true; } }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'EENVELOPE', responseCode: 550, command: 'RCPT TO' });
+        expect(String((err as Error).message)).toMatch(/^Can't send mail - all recipients were rejected: 550/);
+        expect(committed).toBe(false);
+        expect((await t.send(msg('b@example.com'))).response).toMatch(/^250/);
+        expect(got).toEqual(['a@example.com true', 'b@example.com true']);
+        expect(sessions).toBe(1);
+      } finally {
+        await t.close();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+  }
 });
