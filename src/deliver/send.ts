@@ -36,7 +36,7 @@ import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscr
 import { DigestError } from '../errors.js';
 import { SendLedger, type LedgerSync } from './ledger.js';
 import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessageBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
-import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeToken } from './subscribers.js';
+import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeTokenWithHash } from './subscribers.js';
 import { isAuthError, type SendError, type Transport } from './transports.js';
 
 /** Used only when UNSUBSCRIBE_SECRET is unset and nothing leaves the machine (outbox/json). Named so that a
@@ -95,6 +95,29 @@ interface Prepared {
   from: string;
   secret: string;
   dkim: DkimOptions | null;
+  /** The same for every recipient, so made once per issue. */
+  mailto: string | null;
+  /** A recipient's https unsubscribe URL from their token. */
+  httpsFor: (token: string) => string | null;
+}
+
+/** A token made of characters URLSearchParams never escapes (hex, base64url and ".", like every real token). */
+const TOKEN_PROBE = 'ddTokenProbe.0f9e_-';
+
+/**
+ * unsubscribeHttpsUrl(base, token) for every recipient without parsing `base` each time: the URL is cut once
+ * around a probe token and the real one put in its place. Tokens are hex + "." + base64url, which the query
+ * serializer leaves as they are, so this is byte for byte the same URL (checked here on the probe's shape; any
+ * other base falls back to the parse per recipient).
+ */
+export function httpsUrlMaker(base: string | null): (token: string) => string | null {
+  if (!base) return () => null;
+  const probe = unsubscribeHttpsUrl(base, TOKEN_PROBE)!;
+  const at = probe.indexOf(TOKEN_PROBE);
+  if (at < 0 || probe.indexOf(TOKEN_PROBE, at + 1) >= 0) return (token) => unsubscribeHttpsUrl(base, token);
+  const head = probe.slice(0, at);
+  const tail = probe.slice(at + TOKEN_PROBE.length);
+  return (token) => (/^[A-Za-z0-9._-]+$/.test(token) ? head + token + tail : unsubscribeHttpsUrl(base, token));
 }
 
 function resolveSecret(secret: string | null, transport: Transport, log: (l: string) => void): string {
@@ -118,7 +141,7 @@ async function prepare(o: { rendered: RenderedEmail; config: Config; transport: 
   const tpl = await buildMessageTemplate(o.rendered, { from: o.config.email.from, replyTo: o.config.email.replyTo, listId: o.config.email.listId, listName: o.config.site.title, date: o.now });
   const dkim = o.dkim !== undefined ? o.dkim : dkimFromEnv(o.env ?? {}, o.config.email.from);
   if (dkim && !dkim.domainName) throw new DigestError('ENV_MISSING', 'DKIM_DOMAIN is not set and email.from has no domain', { origin: 'env DKIM_DOMAIN', hint: 'set DKIM_DOMAIN to the signing domain' });
-  return { tpl, from, secret, dkim };
+  return { tpl, from, secret, dkim, mailto: unsubscribeMailtoUrl(o.config.email.unsubscribeMailto), httpsFor: httpsUrlMaker(o.config.email.unsubscribeUrl) };
 }
 
 /**
@@ -127,9 +150,9 @@ async function prepare(o: { rendered: RenderedEmail; config: Config; transport: 
  * over SMTP never joins the 100 KB into one more buffer per recipient.
  */
 async function messageFor(p: Prepared, o: { config: Config; issueId: string }, email: string, hash: string): Promise<{ msg: { readonly raw: Buffer; data: Buffer[] | undefined }; messageId: string }> {
-  const token = unsubscribeToken(o.config.email.listId, email, p.secret);
-  const https = unsubscribeHttpsUrl(o.config.email.unsubscribeUrl, token);
-  const mailto = unsubscribeMailtoUrl(o.config.email.unsubscribeMailto);
+  const token = unsubscribeTokenWithHash(hash, o.config.email.listId, email, p.secret);
+  const https = p.httpsFor(token);
+  const mailto = p.mailto;
   const messageId = messageIdFor(o.issueId, hash, p.tpl.idDomain);
   const parts = spliceMessageBytes(p.tpl, { to: email, messageId, unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
   // A signature adds a header: the transport escapes the signed message itself.
@@ -254,7 +277,7 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     const pendingSync: Promise<void>[] = [];
     let syncError: unknown = null;
 
-    const sendOne = async (item: { sub: Subscriber; attempts: number }) => {
+    const sendOne = async (item: { sub: Subscriber; attempts: number }, ctl: { ac: AbortController }) => {
       const { sub } = item;
       const { msg, messageId } = await messageFor(prepared, { config, issueId: digest.id }, sub.email, sub.hash);
       summary.written++;
@@ -265,7 +288,10 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
         item.attempts++;
         triesThisRun++;
         let committed = false;
-        const ac = new AbortController();
+        // One controller per worker, replaced only once it has fired: a new one per message was a visible share
+        // of the per-message cost, and the transport removes its listener from it when each send settles.
+        if (ctl.ac.signal.aborted) ctl.ac = new AbortController();
+        const ac = ctl.ac;
         const timer = setTimeout(() => ac.abort(), sendTimeoutMs);
         try {
           const res = await transport.send({
@@ -333,10 +359,11 @@ export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
     const concurrency = Math.max(1, opts.concurrency ?? (transport.name === 'smtp' ? 5 : 8));
     let next = 0;
     const worker = async () => {
+      const ctl = { ac: new AbortController() };
       while (!abort && next < todo.length) {
         const item = todo[next++]!;
         try {
-          await sendOne(item);
+          await sendOne(item, ctl);
         } catch (err) {
           // Anything sendOne did not expect (DKIM signing, a ledger write on a full disk) stops the other
           // workers from taking more, but lets their sends in flight finish and be recorded before we report.

@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import * as qp from 'nodemailer/lib/qp';
 import { buildMessageTemplate, qpEncodeValue, spliceMessage, spliceMessageBytes } from '../../src/deliver/headers.js';
 import { createSmtpTransport, createTransport, dataBytes, smtpSettings } from '../../src/deliver/transports.js';
-import { deliver } from '../../src/deliver/send.js';
+import { deliver, httpsUrlMaker, unsubscribeHttpsUrl } from '../../src/deliver/send.js';
 import { SendLedger } from '../../src/deliver/ledger.js';
-import { parseSubscribers } from '../../src/deliver/subscribers.js';
+import { parseSubscribers, unsubscribeToken } from '../../src/deliver/subscribers.js';
 import { renderEmail } from '../../src/render/email.js';
 import type { RenderedEmail } from '../../src/model.js';
 import { loadDigest, startSink, testConfig, type Sink } from './smtp-sink.js';
@@ -58,6 +58,15 @@ describe('DATA bytes', () => {
       expect(Buffer.concat(raw).toString('latin1')).toBe(plain);
       expect(Buffer.concat(data).toString('latin1')).toBe(reference(plain));
     }
+  });
+
+  it('httpsUrlMaker gives unsubscribeHttpsUrl byte for byte, for bases with queries, old tokens, fragments and odd tokens', () => {
+    const tokens = [unsubscribeToken(config.email.listId, 'a@example.com', 's'), 'abc.DEF_-', 'needs escaping/&=?', ''];
+    for (const base of ['https://s.example.org/unsubscribe', 'https://s.example.org/u?list=a%20b&x=1', 'https://s.example.org/u?token=old&z=2#frag', 'https://S.EXAMPLE.org:443/a/../u?q=ü', 'http://s.example.org/u?token=1&token=2']) {
+      const make = httpsUrlMaker(base);
+      for (const t of tokens) expect(make(t), `${base} ${t}`).toBe(unsubscribeHttpsUrl(base, t));
+    }
+    expect(httpsUrlMaker(null)('x')).toBeNull();
   });
 
   it('qpEncodeValue is nodemailer qp.encode for URLs, HTML-escaped URLs, spaces, "=" and non-ASCII', () => {
