@@ -197,6 +197,10 @@ function textRun(text: string, inPre: boolean): string {
 const SPACE_RUN = / [ \t\f\v\r\u00a0]+|[\t\f\v\r\u00a0][ \t\f\v\r\u00a0]*/g;
 
 /** The pieces htmlToText collected, as the final text: spaces collapsed, one blank line between blocks. */
+/** A <q> reads as a quotation in the text, as browsers show it: the quote finder then sees its marks. */
+const Q_OPEN = '“';
+const Q_CLOSE = '”';
+
 function joinTextParts(parts: string[]): string {
   const joined = parts.join('').replace(SPACE_RUN, ' ');
   // Trim each line; collapse runs of blank lines to one blank line; none at the start or the end.
@@ -231,6 +235,7 @@ export function htmlToText(html: string): string {
         if (name === 'pre') preDepth++;
         if (name === 'br') parts.push('\n');
         else if (BLOCK.has(name)) parts.push('\n\n');
+        else if (name === 'q' && skipDepth === 0) parts.push(Q_OPEN);
       },
       ontext(text) {
         if (skipDepth > 0) return;
@@ -240,6 +245,7 @@ export function htmlToText(html: string): string {
         if (SKIP.has(name)) skipDepth = Math.max(0, skipDepth - 1);
         if (name === 'pre') preDepth = Math.max(0, preDepth - 1);
         if (BLOCK.has(name)) parts.push('\n\n');
+        else if (name === 'q' && skipDepth === 0) parts.push(Q_CLOSE);
       },
     },
     { decodeEntities: true, lowerCaseTags: true },
@@ -336,6 +342,7 @@ export function fastSanitizeAndText(input: string): { html: string; text: string
       stack.pop();
       html.push(`</${name}>`);
       if (BLOCK.has(name)) parts.push('\n\n');
+      else if (name === 'q') parts.push(Q_CLOSE);
       continue;
     }
     if (m[3] && !FAST_VOID.has(name)) return null;
@@ -350,6 +357,7 @@ export function fastSanitizeAndText(input: string): { html: string; text: string
     stack.push(name);
     html.push(`<${name}>`);
     if (BLOCK.has(name)) parts.push('\n\n');
+    else if (name === 'q') parts.push(Q_OPEN);
   }
   if (stack.length > 0) return null;
   flush();

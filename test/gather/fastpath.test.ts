@@ -85,14 +85,15 @@ function referenceText(html: string): string {
   const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'title', 'head', 'svg', 'math', 'iframe', 'object', 'textarea', 'select']);
   const BLOCKS = new Set(['p', 'div', 'section', 'article', 'header', 'footer', 'aside', 'nav', 'main', 'blockquote', 'pre', 'figure', 'figcaption', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'tr', 'hr', 'caption', 'address']);
   const p = new Parser({
-    onopentag(n) { if (SKIPPED.has(n)) skip++; if (n === 'pre') pre++; if (n === 'br') parts.push('\n'); else if (BLOCKS.has(n)) parts.push('\n\n'); },
+    // A <q> shows its quotation marks, as a browser draws them.
+    onopentag(n) { if (SKIPPED.has(n)) skip++; if (n === 'pre') pre++; if (n === 'br') parts.push('\n'); else if (BLOCKS.has(n)) parts.push('\n\n'); else if (n === 'q' && skip === 0) parts.push('“'); },
     ontext(t) {
       if (skip > 0) return;
       // eslint-disable-next-line no-control-regex
       const c = t.replace(/[\u0000-\u0002]/g, '').replace(/\r\n?/g, '\n');
       parts.push(pre > 0 ? c.replace(/ /g, '\u0000').replace(/\n/g, '\u0001') : c.replace(/\n(?:[ \t]*\n)+/g, '\u0002').replace(/\n/g, ' ').replace(/\u0002/g, '\n\n'));
     },
-    onclosetag(n) { if (SKIPPED.has(n)) skip = Math.max(0, skip - 1); if (n === 'pre') pre = Math.max(0, pre - 1); if (BLOCKS.has(n)) parts.push('\n\n'); },
+    onclosetag(n) { if (SKIPPED.has(n)) skip = Math.max(0, skip - 1); if (n === 'pre') pre = Math.max(0, pre - 1); if (BLOCKS.has(n)) parts.push('\n\n'); else if (n === 'q' && skip === 0) parts.push('”'); },
   }, { decodeEntities: true, lowerCaseTags: true });
   p.write(html);
   p.end();

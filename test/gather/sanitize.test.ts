@@ -118,6 +118,14 @@ describe('sanitizeHtml over the XSS corpus', () => {
 });
 
 describe('htmlToText', () => {
+  it('shows a <q> with its quotation marks, as browsers do, so the quote finder sees a quotation', async () => {
+    const html = '<p>Renn replied that <q>a bigger curve-fitter is still a curve-fitter</q>.</p>';
+    expect(htmlToText(html)).toBe('Renn replied that “a bigger curve-fitter is still a curve-fitter”.');
+    // The one-pass path for plain markup gives the same text.
+    const { sanitizeAndText } = await import('../../src/gather/sanitize.js');
+    expect(sanitizeAndText(html).text).toBe(htmlToText(sanitizeHtml(html)));
+  });
+
   it('turns blocks into paragraphs and decodes entities', () => {
     expect(htmlToText('<h1>Title</h1><p>One &amp; two&nbsp;three</p><p>Line<br>break</p><ul><li>a</li><li>b</li></ul>'))
       .toBe('Title\n\nOne & two three\n\nLine\nbreak\n\na\n\nb');
