@@ -420,6 +420,20 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       if (people.size === 1 && !people.has(UNKNOWN_PERSON)) return { speaker: named[0]!.speaker, method: 'context', confidence: 0.65 };
     }
   }
+  // A block quote (or a quotation standing as its own paragraph) right after a paragraph that names one
+  // person ("At the meetup, Mara Quill laid out the scaling camp's case.") is that person's words.
+  const lineStart = text.lastIndexOf('\n', q.start - 1) + 1;
+  if (!parent && q.words >= 8 && /^[\s>“"‘]*$/.test(text.slice(lineStart, q.start))) {
+    const prevEnd = text.slice(0, lineStart).trimEnd().length;
+    const blank = text.lastIndexOf('\n\n', prevEnd - 1);
+    const prevStart = Math.max(blank === -1 ? 0 : blank + 2, prevEnd - 600);
+    const prev = text.slice(prevStart, prevEnd);
+    if (prevEnd > 0 && /[.:]$/.test(prev) && !/^\s*>/.test(prev)) {
+      const named = ctx.mentions.filter((m) => m.start >= prevStart && m.end <= prevEnd);
+      const people = new Set(named.map((m) => m.speaker));
+      if (people.size === 1 && !people.has(UNKNOWN_PERSON)) return { speaker: named[0]!.speaker, method: 'context', confidence: 0.62 };
+    }
+  }
 
   // Quotes inside a quote: a hypothetical voice ("then you tell the model, ‘…’") is the outer speaker's.
   if (parent && parent.form !== 'turn' && parentAttr) {

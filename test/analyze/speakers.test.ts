@@ -100,7 +100,12 @@ describe('attribution passes, in order of trust', () => {
     const text = `Sutskever gave a long interview this week, and I disagree with most of it.\n\n> ${quote}\n\nThat is wrong.`;
     expect(speakerOf(text, quote, { speakers: ['gary-marcus'], author: 'Gary Marcus' }).speaker).toBe('ilya-sutskever');
     // Without a byline the declared speaker still applies (a page of someone's own remarks).
-    expect(speakerOf(text, quote, { speakers: ['gary-marcus'] }).speaker).toBe('gary-marcus');
+    expect(speakerOf(`Notes from the talk, lightly edited.\n\n> ${quote}`, quote, { speakers: ['gary-marcus'] }).speaker).toBe('gary-marcus');
+  });
+
+  it('a block quote after a paragraph that names one person is theirs; after a paragraph naming two, nobody’s', () => {
+    expect(speakerOf(`At the meetup, Gary Marcus laid out the critics’ case.\n\n> ${quote}\n\nNot everyone agreed.`, quote)).toEqual({ speaker: 'gary-marcus', method: 'context' });
+    expect(speakerOf(`Gary Marcus and Yann LeCun both spoke at the meetup.\n\n> ${quote}`, quote).speaker).toBeNull();
   });
 
   it('below the threshold the speaker is null', () => {
