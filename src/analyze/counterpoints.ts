@@ -497,6 +497,11 @@ export function pairCounterpoints(
         trace?.(q, p, null, 'unnamed and weak');
         continue;
       }
+      // A host asks and frames; the guests argue.
+      if (p.speaker !== null && speakerById.get(p.speaker)?.interviewer) {
+        trace?.(q, p, null, 'host');
+        continue;
+      }
       // Someone the claim talks about does not answer it: a critic's claim about Sutskever is answered by
       // another critic or by Sutskever's side later, not by the Sutskever lines the critic is quoting.
       if (p.speaker !== null && qMentions.has(p.speaker)) {
