@@ -31,6 +31,17 @@ describe('counterpoints', () => {
     expect(r.counterpoints).toEqual([]);
   });
 
+  it('a restatement in the critic’s own words ("Put plainly, his claim is…") is not the answer either', () => {
+    const item = makeItem(
+      `Ilya Sutskever: ${claim}\nGary Marcus: Put plainly, his claim is that faith in elegance should outrank failed experiments, which is wrong and naive. That is not a method; it is theology.`,
+    );
+    const r = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.05 } });
+    const cps = r.counterpoints.filter((c) => c.quoteId === r.quotes.find((x) => x.text === claim)!.id);
+    expect(cps).toHaveLength(1);
+    expect(cps[0]!.text).not.toMatch(/Put plainly/);
+    expect(cps[0]!.text).toContain('theology');
+  });
+
   it('the same speaker never answers themself', () => {
     const item = makeItem(`Ilya Sutskever: ${claim}\nIlya Sutskever: But this is not a naive theology; the evidence is not ignored, research taste is wrong sometimes.`);
     expect(analyze([item], { themes, speakers, analyze: cfg }).counterpoints).toEqual([]);
