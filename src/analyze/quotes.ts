@@ -29,7 +29,11 @@ const TITLE_BEFORE =
 /** True when the words before a quote name it as a title ("under the headline “…”", "the episode “…”"). */
 export function isTitleMention(text: string, start: number): boolean {
   const before = text.slice(Math.max(0, start - 60), start).replace(/[“"‘«]\s*$/, '');
-  return TITLE_BEFORE.test(before);
+  if (!TITLE_BEFORE.test(before)) return false;
+  // "As Renn put it in his newsletter, “a model that…”": after a comma, words that run on in lower case are
+  // someone's sentence, not the name of a piece.
+  const first = /[\p{L}]/u.exec(text.slice(start + 1, start + 40))?.[0] ?? '';
+  return !(/,\s*$/.test(before) && first !== first.toUpperCase());
 }
 
 const DOUBLE_OPEN = new Set(['“', '„', '«']);

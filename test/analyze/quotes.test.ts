@@ -103,6 +103,8 @@ describe('titles in quotes', () => {
     ['The piece’s title is “Ilya Sutskever Spills the Beans on AGI and Much More”.', true],
     ['the episode "Ilya Sutskever – We’re moving from the age of scaling to the age of research" aired', true],
     ['Sutskever said: “We are squarely an age of research company now, and proud.”', false],
+    ['As Marcus put it in his newsletter, “a model that needs ten thousand examples has not learned the task.”', false],
+    ['In the newsletter, “The Age of Research” ran first.', true],
   ])('%s → title %s', (text, title) => {
     const q = findQuotes(text)[0]!;
     expect(q.title).toBe(title);
