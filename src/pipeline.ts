@@ -137,7 +137,7 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
 
   const number = (records.at(-1)?.number ?? 0) + 1;
   const digest = await timed(progress, 'compose',
-    async () => composeDigest({ analysis, selected: selectQuotes(analysis, config.analyze), items: [...items, ...gathered.known], config, number, now }),
+    async () => composeDigest({ analysis, selected: selectQuotes(analysis, config.analyze), items, known: gathered.known, config, number, now }),
     (d) => `issue #${d.number} (${d.id}): ${d.stats.quotes} quotes in ${d.stats.themes} themes`);
   report.quotes = digest.stats.quotes;
   report.themes = digest.stats.themes;

@@ -72,7 +72,10 @@ export interface ComposeInput {
   analysis: Analysis;
   /** The quotes chosen for this issue, best first (analyze's selectQuotes). */
   selected: Quote[];
+  /** The items this issue was made from: `stats.items` counts them. */
   items: SourceItem[];
+  /** Items of earlier issues that quotes and counterpoints may also cite (looked up, not counted). */
+  known?: SourceItem[];
   config: Config;
   number: number;
   now: Date;
@@ -82,9 +85,9 @@ export interface ComposeInput {
  * Arrange the selected quotes into an issue: one section per theme in themes.yaml order, each quote under its
  * first theme, each with the counterpoints analyze paired with it. Pure: `now` and `number` are given.
  */
-export function composeDigest({ analysis, selected, items, config, number, now }: ComposeInput): Digest {
+export function composeDigest({ analysis, selected, items, known = [], config, number, now }: ComposeInput): Digest {
   const { date, slot } = issueSlot(now, config.site.timeZone);
-  const itemById = new Map([...items].map((i) => [i.id, i]));
+  const itemById = new Map([...known, ...items].map((i) => [i.id, i]));
   const speakerById = new Map(config.speakers.map((s) => [s.id, s]));
   const themeOrder = new Map(config.themes.map((t, i) => [t.id, i]));
   const titleOf = (itemId: string, fallback: string) => itemById.get(itemId)?.title ?? fallback;

@@ -52,5 +52,11 @@ describe('compose', () => {
     expect(d.sources).toHaveLength(1);
     expect(d.stats).toMatchObject({ quotes: 3, themes: 3, counterpoints: 1 });
     for (const s of d.sections) for (const q of s.quotes) expect(text.slice(q.start, q.end)).toBe(q.text);
+    expect(d.stats.items).toBe(1);
+    // Items of earlier issues are looked up for citations but not counted as this issue's items.
+    const older = { ...item, id: 'older', origin: 'older.md' };
+    const again = composeDigest({ analysis, selected: analysis.quotes, items: [item], known: [older, older], config, number: 7, now: new Date('2026-11-30T07:00:00Z') });
+    expect(again.stats.items).toBe(1);
+    expect(again.sources).toEqual(d.sources);
   });
 });

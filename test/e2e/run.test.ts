@@ -51,6 +51,8 @@ describe('digest run, end to end', () => {
     expect(record.number).toBe(1);
     expect(record.slot).toBe('2026-W49');
     expect(record.stats.quotes).toBeGreaterThan(3);
+    // The record counts this issue's new items (the summary line's "N new"), not earlier issues' items.
+    expect(record.stats.items).toBe(Number(/(\d+) new/.exec(first.stdout)?.[1]));
     expect(await listFiles(path.join(dir, 'digests'))).toContain('seen.json');
     const home = await readFile(path.join(dir, '_site', 'index.html'), 'utf8');
     expect(home).toContain('2026-11-30-1');
