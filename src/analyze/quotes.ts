@@ -141,6 +141,9 @@ export function findTurnLines(text: string, knownLabel: (label: string) => boole
     const label = m[2]!.trim();
     if (NOT_LABELS.test(label) || label.split(/\s+/).length > 4) continue;
     if (!label.split(/\s+/).every((w) => /^[A-Z0-9]/.test(w))) continue;
+    // "Host: Tomasz Wierzbicki. Guests: …" introduces the cast; nobody says it.
+    const lead = text.slice(line.start + m[0].length, line.end).split(/[.;(]|$/m)[0]!.trim();
+    if (GENERIC_LABELS.test(label) && lead.split(/\s+/).length <= 4 && knownLabel(lead)) continue;
     candidates.push({ line, label, contentStart: line.start + m[0].length });
   }
   const counts = new Map<string, number>();

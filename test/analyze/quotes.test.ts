@@ -97,6 +97,15 @@ describe('block quotes holding a quotation and its attribution', () => {
   });
 });
 
+describe('a transcript’s cast line', () => {
+  it('"Host: Name." introduces the cast and is nobody’s words; "Q: Name, who …, says …" is a question', () => {
+    const known = (l: string) => ['Dwarkesh Patel', 'Ilya Sutskever'].includes(l);
+    const t = 'Host: Dwarkesh Patel. Guest: Ilya Sutskever.\n\nQ: Ilya Sutskever, who left in 2024, says scaling is over. Is it?\nA: We are back in the age of research again, just with big computers.';
+    const turns = findQuotes(t, known).filter((q) => q.form === 'turn').map((q) => t.slice(q.start, q.end));
+    expect(turns).toEqual(['Ilya Sutskever, who left in 2024, says scaling is over. Is it?', 'We are back in the age of research again, just with big computers.']);
+  });
+});
+
 describe('titles in quotes', () => {
   it.each([
     ['under the headline “TMTB: Ilya Sutsekver on Dwarkesh’s Pod Key Quotes” today', true],
