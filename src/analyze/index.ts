@@ -67,7 +67,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   const voicesByItem = new Map<string, PassageVoice>();
   for (const item of all) {
     const text = item.text;
-    const raws = findQuotes(text, knownLabel, item.html);
+    const raws = findQuotes(text, knownLabel, item.html, item.primary);
     const labelRanges = raws.filter((r) => r.form === 'turn').map((r) => ({ start: text.lastIndexOf('\n', r.start - 1) + 1, end: r.start }));
     const mentions: Mention[] = index.mentions(text).filter((m) => !labelRanges.some((l) => m.start >= l.start && m.end <= l.end));
     // People the item quotes by name who are not in speakers.yaml ("— Alan Turing"): their mentions count as

@@ -206,7 +206,13 @@ function locateBlock(text: string, blockText: string, from: number): Span | null
 }
 
 /** All quoted spans of a text, outer ones before the ones they contain. `html`: the item's sanitized HTML. */
-export function findQuotes(text: string, knownLabel: (label: string) => boolean = () => false, html: string | null = null): RawQuote[] {
+export function findQuotes(
+  text: string,
+  knownLabel: (label: string) => boolean = () => false,
+  html: string | null = null,
+  /** A primary transcript: a paragraph between two turns is the earlier turn's speaker going on. */
+  primary = false,
+): RawQuote[] {
   const blocks: { span: Span; form: QuoteForm; label: string | null }[] = [];
   if (html) {
     let from = 0;
@@ -252,6 +258,20 @@ export function findQuotes(text: string, knownLabel: (label: string) => boolean 
     }
     const span = trimSpan(text, t.contentStart, end);
     if (span.end > span.start) blocks.push({ span, form: 'turn', label: t.label });
+    if (!primary || embedded.has(t.line.start)) continue;
+    // An answer that runs over several paragraphs: each unlabelled paragraph before the next turn is the same
+    // speaker's (only between turns: before the first is an introduction, after the last a closing note).
+    const next = turns.find((o) => o.line.start > t.line.start);
+    if (!next) continue;
+    for (let k = lines.findIndex((l) => l.end >= end) + 1; k < lines.length && lines[k]!.start < next.line.start; k++) {
+      const l = lines[k]!;
+      const lineText = text.slice(l.start, l.end);
+      if (lineText.trim() === '' || /^\s*[#>[(]/.test(lineText)) continue;
+      let pEnd = l.end;
+      while (k + 1 < lines.length && lines[k + 1]!.start < next.line.start && text.slice(lines[k + 1]!.start, lines[k + 1]!.end).trim() !== '') pEnd = lines[++k]!.end;
+      const more = trimSpan(text, l.start, pEnd);
+      if (more.end > more.start) blocks.push({ span: more, form: 'turn', label: t.label });
+    }
   }
 
   // Markdown block quotes: consecutive "> " lines.

@@ -106,6 +106,23 @@ describe('a transcript’s cast line', () => {
   });
 });
 
+describe('an answer over two paragraphs', () => {
+  const t = 'Intro paragraph, not speech.\n\nQ: What changed this year?\nA: The first paragraph of the answer is here.\n\nAnd the second paragraph of the same answer is here.\n\nQ: Next question?\nA: Short answer.\n\nEdited for length.';
+  const turnTexts = (primary: boolean) => findQuotes(t, () => false, null, primary).filter((q) => q.form === 'turn').map((q) => `${q.label}: ${t.slice(q.start, q.end)}`);
+  it('in a primary transcript, the unlabelled paragraph between turns is the same speaker going on', () => {
+    expect(turnTexts(true)).toEqual([
+      'Q: What changed this year?',
+      'A: The first paragraph of the answer is here.',
+      'A: And the second paragraph of the same answer is here.',
+      'Q: Next question?',
+      'A: Short answer.',
+    ]);
+  });
+  it('elsewhere (a blog quoting an exchange) it is the author again', () => {
+    expect(turnTexts(false)).not.toContain('A: And the second paragraph of the same answer is here.');
+  });
+});
+
 describe('titles in quotes', () => {
   it.each([
     ['under the headline “TMTB: Ilya Sutsekver on Dwarkesh’s Pod Key Quotes” today', true],
