@@ -574,7 +574,12 @@ export function pairCounterpoints(
   const out: Counterpoint[] = [];
   for (const found of kept) {
     const { q } = found;
-    if (answered.has(q.id) || usedPassages.has(found.i)) continue;
+    if (answered.has(q.id)) continue;
+    // The claim's best answer went to a claim it fits better: its next best is a weaker guess, not an answer.
+    if (usedPassages.has(found.i)) {
+      answered.add(q.id);
+      continue;
+    }
     const confidence = Math.min(1, Math.round((found.score / SCORE_FOR_FULL_CONFIDENCE) * 100) / 100);
     if (confidence < opts.threshold) continue;
     answered.add(q.id);
