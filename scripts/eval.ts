@@ -344,17 +344,23 @@ async function main(): Promise<void> {
   const themes = loadThemes(path.join(ROOT, 'sources/themes.yaml'));
   const gold = (d: string) => path.join(ROOT, 'test/fixtures/gold', d);
   const tuning = await evaluateSet(gold('seeds'), speakers, themes, DEFAULT_ANALYZE, verbose, trace);
-  // Dev: more tuning text, annotated by someone who did not read the analyzer; details may be shown.
-  const dev = await evaluateSet(gold('dev'), withExtra(speakers, gold('dev/speakers.yaml')), themes, DEFAULT_ANALYZE, verbose, trace);
+  // Dev sets (dev/, dev2/, …): more tuning text, each annotated by someone who did not read the analyzer, with
+  // its own fictional speakers; details may be shown.
+  const devNames = readdirSync(gold('.'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && /^dev\d*$/.test(d.name))
+    .map((d) => d.name)
+    .sort();
+  const devs: Record<string, SetScore | null> = {};
+  for (const name of devNames) devs[name] = await evaluateSet(gold(name), withExtra(speakers, gold(`${name}/speakers.yaml`)), themes, DEFAULT_ANALYZE, verbose, trace);
   // Held-out: aggregate figures only, never per-document detail, so it cannot steer tuning.
   // `--tuning-only` while tuning: the held-out figures are for the final report, not for steering.
   const heldout = tuningOnly ? null : await evaluateSet(gold('heldout'), withExtra(speakers, gold('speakers.extra.yaml')), themes, DEFAULT_ANALYZE, false);
   if (json) {
-    console.log(JSON.stringify({ tuning, dev, heldout }, null, 2));
+    console.log(JSON.stringify({ tuning, ...devs, heldout }, null, 2));
     return;
   }
   printSet('tuning (seeds)', tuning, verbose);
-  if (dev) printSet('tuning (dev)', dev, verbose);
+  for (const [name, score] of Object.entries(devs)) if (score) printSet(`tuning (${name})`, score, verbose);
   if (!tuningOnly) printSet('held-out', heldout, false);
 }
 
