@@ -50,4 +50,15 @@ describe('the real seeds', () => {
     expect(s.counterpointP1).toBeGreaterThanOrEqual(0.1);
     expect(s.verbatimShown).toBe(1);
   });
+
+  it('the dev gold scores above its floor too (measured 100% / 98.8% / P@1 70.6%; floors set below)', async () => {
+    const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../fixtures/gold/dev');
+    const { loadSpeakers } = await import('../../scripts/eval.js');
+    const s = (await evaluateSet(dir, [...speakers, ...loadSpeakers(path.join(dir, 'speakers.yaml'))], themes, cfg, false))!;
+    expect(s.documents).toBe(6);
+    expect(s.spans.f1).toBeGreaterThanOrEqual(0.95);
+    expect(s.spansWithSpeaker.f1).toBeGreaterThanOrEqual(0.92);
+    expect(s.counterpointP1).toBeGreaterThanOrEqual(0.5);
+    expect(s.verbatimShown).toBe(1);
+  });
 });
