@@ -293,6 +293,20 @@ const NEVER_SAID =
 const HYPOTHETICAL =
   /\b(?:you|they|I|we|it|model|people|someone|one)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes|think|thinks)\b(?:\s+[\w’']+){0,3}[,:]?\s*$/i;
 
+/**
+ * Whether a mention is the subject of its sentence, as far as word order tells: the sentence opens with it,
+ * after at most one word ("Later Quill…") or a short phrase set off by a comma ("Asked about it, Marcus…",
+ * "At the meetup, Mara Quill…"). Not "It then names the move it sees in Sutskever's framing".
+ */
+function isSubject(text: string, floor: number, m: Mention): boolean {
+  const sents = splitSentences(text, floor, m.start);
+  const last = sents[sents.length - 1];
+  const lead = text.slice(last && !/[.!?]["”’)]?\s*$/.test(text.slice(last.start, m.start)) ? last.start : m.start, m.start).replace(/^[\s>*_“"‘]+/, '');
+  if (lead === '') return true;
+  const words = lead.trim().split(/\s+/);
+  return words.length <= 1 || (words.length <= 6 && /,\s*$/.test(lead));
+}
+
 function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
   for (let i = ctx.mentions.length - 1; i >= 0; i--) {
     const m = ctx.mentions[i]!;
@@ -388,7 +402,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   // 4. verb + pronoun: "he says", "In his words", "he dryly calls" → the last speaker named before.
   const turnSpeaker = parent && parent.form === 'turn' ? parentAttr?.speaker ?? null : null;
-  const pronounVerb = new RegExp(`\\b${PRONOUN}\\b(?:\\s+\\w+){0,3}?\\s+${VERB}\\b|\\b(?:[Ii]n (?:his|her) (?:own )?words)|\\b(?:his|her) (?:verdict|words|line|phrase|claim|point)\\b`);
+  const pronounVerb = new RegExp(`\\b${PRONOUN}\\b(?:\\s+\\w+){0,3}?\\s+${VERB}\\b|\\b(?:[Ii]n (?:his|her) (?:own )?words)|\\b(?:his|her) (?:verdict|words|line|phrase|claim|point|reply|response|answer|retort)\\b`);
   const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
   if (pronounVerb.test(before) || pronounAfter.test(after)) {
     // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
@@ -417,7 +431,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
       const named = ctx.mentions.filter((m) => m.start >= paraStart && m.end <= q.start);
       const people = new Set(named.map((m) => m.speaker));
-      if (people.size === 1 && !people.has(UNKNOWN_PERSON)) return { speaker: named[0]!.speaker, method: 'context', confidence: 0.65 };
+      if (people.size === 1 && !people.has(UNKNOWN_PERSON) && named.some((m) => isSubject(text, paraStart, m)))
+        return { speaker: named[0]!.speaker, method: 'context', confidence: 0.65 };
     }
   }
   // A block quote (or a quotation standing as its own paragraph) right after a paragraph that names one
@@ -431,7 +446,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (prevEnd > 0 && /[.:]$/.test(prev) && !/^\s*>/.test(prev)) {
       const named = ctx.mentions.filter((m) => m.start >= prevStart && m.end <= prevEnd);
       const people = new Set(named.map((m) => m.speaker));
-      if (people.size === 1 && !people.has(UNKNOWN_PERSON)) return { speaker: named[0]!.speaker, method: 'context', confidence: 0.62 };
+      if (people.size === 1 && !people.has(UNKNOWN_PERSON) && named.some((m) => isSubject(text, prevStart, m)))
+        return { speaker: named[0]!.speaker, method: 'context', confidence: 0.62 };
     }
   }
 
