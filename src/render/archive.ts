@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { formatIssueDate } from '../compose/digest.js';
 import { DigestError } from '../errors.js';
 import type { Config, Digest, DigestCounterpoint, DigestQuote, Stance } from '../model.js';
@@ -788,6 +790,8 @@ export interface BuildSiteOptions {
   incremental?: boolean;
   /** Skip the Pagefind index (search page then says search is unavailable). Default false. */
   skipSearchIndex?: boolean;
+  /** Quotes rendered per Eleventy pass (see PASS_WEIGHT, the default); tests set it low to force passes. */
+  passWeight?: number;
 }
 
 /**
@@ -797,41 +801,26 @@ export interface BuildSiteOptions {
  */
 export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number; files: string[] }> {
   const siteDir = path.resolve(opts.siteDir);
-  const { digests, hashes } = await readDigestRecords(path.resolve(opts.digestsDir));
-  const model = toArchiveModel(digests, opts.config);
+  // The parsed records are dropped once the model is made: the model keeps only what the pages show.
+  const { model, hashes } = await readArchiveModel(path.resolve(opts.digestsDir), opts.config);
   const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, await hashTemplates()]));
   const previous = await readManifest(siteDir);
   const incremental = Boolean(opts.incremental && previous && previous.inputs === inputs);
   if (incremental && previous) model.render = planIncremental(model, hashes, previous.records);
   await mkdir(siteDir, { recursive: true });
 
-  // Eleventy ships no type declarations; a computed specifier keeps tsc from demanding them.
-  const eleventyModule = '@11ty/eleventy';
-  const { default: Eleventy } = (await import(eleventyModule)) as { default: EleventyClass };
-  const basePath = normalizeBasePath(opts.config.site.basePath);
-  const elev = new Eleventy(TEMPLATE_DIR, siteDir, {
-    configPath: ELEVENTY_CONFIG,
-    pathPrefix: basePath,
-    quietMode: opts.quiet ?? true,
-    config(eleventyConfig: EleventyUserConfig) {
-      eleventyConfig.addGlobalData('archive', model);
-      // Eleventy's slow-plugin warnings ("[11ty] Benchmark …") ignore quietMode; a quiet build prints nothing.
-      if (opts.quiet ?? true) eleventyConfig.benchmarkManager?.getBenchmarkGroup?.('Configuration')?.setIsVerbose?.(false);
-    },
-  });
-  // quietMode still prints Eleventy's "Wrote N files" line; a quiet build prints nothing.
-  if (opts.quiet ?? true) elev.disableLogger();
-  let results: unknown;
-  try {
-    results = await elev.write();
-  } catch (err) {
-    throw new DigestError('SITE_BUILD_FAILED', `Eleventy could not build the archive: ${err instanceof Error ? err.message : String(err)}`, {
-      origin: TEMPLATE_DIR,
-      hint: 'Check the template named in the message; run with --verbose for Eleventy’s own output.',
-      cause: err,
-    });
+  // Eleventy keeps every page it renders in memory until its build ends (the body, then the page with its
+  // layout, in the result): for 500 issues that was ~100 MB of HTML held two or three times over, the run's
+  // peak. So the pages are built in passes of about PASS_WEIGHT quotes, one Eleventy build each, and the
+  // garbage is collected before each pass (see collectGarbage): what stays is the model (~45 MB for 500
+  // issues) and one pass.
+  const written = new Set<string>();
+  const passes = planPasses(model.render, opts.passWeight);
+  for (const [i, render] of passes.entries()) {
+    if (passes.length > 1) collectGarbage();
+    const outputs = await runEleventy({ ...model, render }, siteDir, opts, i === 0);
+    for (const f of outputs) written.add(f);
   }
-  const written = collectOutputs(results, siteDir);
 
   // The index reads every issue page (~2 s for 500): skip it when no issue page changed and it exists.
   const indexCurrent = incremental && model.render.issues.length === 0 && (await exists(path.join(siteDir, 'pagefind', 'pagefind.js')));
@@ -853,11 +842,114 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
     files: [...files].sort(),
   };
   await writeFile(path.join(siteDir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`);
-  return { pages: written.filter((f) => f.endsWith('.html')).length, files: manifest.files };
+  return { pages: [...written].filter((f) => f.endsWith('.html')).length, files: manifest.files };
+}
+
+async function readArchiveModel(digestsDir: string, config: Config): Promise<{ model: ArchiveModel; hashes: Record<string, string> }> {
+  const { digests, hashes } = await readDigestRecords(digestsDir);
+  return { model: toArchiveModel(digests, config), hashes };
+}
+
+/**
+ * Quotes (each counterpoint counts as one more) rendered per Eleventy pass: ~1 KB of HTML each, so about 24 MB
+ * of pages a pass, twice the largest theme page of a 500-issue archive (a page is rendered whole). Smaller
+ * passes saved little more memory (that page sets the floor) and cost more builds.
+ */
+export const PASS_WEIGHT = 24_000;
+
+let gc: (() => void) | null | undefined;
+
+/**
+ * A full garbage collection, now. Between build passes nearly everything the last pass allocated is garbage,
+ * but V8 collects when the heap reaches a limit it sets from the last full collection, and in `digest run`
+ * that one happened during analyze, with a large heap live: the passes' pages then piled up (~350 MB for 500
+ * issues) with nothing collecting them. Measured: live heap is ~45 MB at the start of the build and ~85 MB
+ * after any pass. Node exposes gc() only under --expose-gc; it is switched on just long enough to take the
+ * function from a fresh context and off again (as jest's leak detector does). Without it, builds still work.
+ */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    try {
+      if (exposed) gc = exposed;
+      else {
+        setFlagsFromString('--expose-gc');
+        gc = runInNewContext('gc') as () => void;
+        setFlagsFromString('--no-expose-gc');
+      }
+    } catch {
+      gc = null;
+    }
+  }
+  gc?.();
+}
+
+/** The templates that are not paginated over `archive.render`: built in the first pass only. */
+const PAGED_TEMPLATES = new Set(['issue.njk', 'theme.njk', 'speaker.njk']);
+
+/**
+ * The pages to render split into passes of about `maxWeight` quotes each, in model order (issues, themes,
+ * speakers); a page heavier than that is a pass of its own. Always at least one pass (it carries the home
+ * page, feeds and the other fixed pages).
+ */
+export function planPasses(render: ArchiveModel['render'], maxWeight = PASS_WEIGHT): ArchiveModel['render'][] {
+  const quotesWeight = (quotes: ViewQuote[]): number => quotes.reduce((n, q) => n + 1 + q.counterpoints.length, 0);
+  const groupsWeight = (groups: ViewGroup[]): number => groups.reduce((n, g) => n + quotesWeight(g.quotes), 0);
+  const passes: ArchiveModel['render'][] = [];
+  let pass: ArchiveModel['render'] = { issues: [], themes: [], speakers: [] };
+  let weight = 0;
+  const add = <K extends keyof ArchiveModel['render']>(key: K, page: ArchiveModel['render'][K][number], w: number): void => {
+    if (weight > 0 && weight + w > maxWeight) {
+      passes.push(pass);
+      pass = { issues: [], themes: [], speakers: [] };
+      weight = 0;
+    }
+    (pass[key] as ArchiveModel['render'][K][number][]).push(page);
+    weight += w;
+  };
+  for (const i of render.issues) add('issues', i, i.sections.reduce((n, s) => n + quotesWeight(s.quotes), 0));
+  for (const t of render.themes) add('themes', t, groupsWeight(t.groups));
+  for (const s of render.speakers) add('speakers', s, groupsWeight(s.groups) + s.counters.length);
+  passes.push(pass);
+  return passes;
+}
+
+/** One Eleventy build of `model.render`'s pages (and, when `fixed`, the other pages); returns what it wrote. */
+async function runEleventy(model: ArchiveModel, siteDir: string, opts: BuildSiteOptions, fixed: boolean): Promise<string[]> {
+  // Eleventy ships no type declarations; a computed specifier keeps tsc from demanding them.
+  const eleventyModule = '@11ty/eleventy';
+  const { default: Eleventy } = (await import(eleventyModule)) as { default: EleventyClass };
+  const basePath = normalizeBasePath(opts.config.site.basePath);
+  const elev = new Eleventy(TEMPLATE_DIR, siteDir, {
+    configPath: ELEVENTY_CONFIG,
+    pathPrefix: basePath,
+    quietMode: opts.quiet ?? true,
+    config(eleventyConfig: EleventyUserConfig) {
+      // Frozen, so Eleventy's data cascade passes it as it is instead of copying it into every template's data.
+      eleventyConfig.addGlobalData('archive', Object.freeze(model));
+      // Returning false from a preprocessor skips the template: later passes only render the paged templates.
+      if (!fixed) eleventyConfig.addPreprocessor('digest-pass', 'njk', (data) => (PAGED_TEMPLATES.has(path.basename(data.page.inputPath)) ? undefined : false));
+      // Eleventy's slow-plugin warnings ("[11ty] Benchmark …") ignore quietMode; a quiet build prints nothing.
+      if (opts.quiet ?? true) eleventyConfig.benchmarkManager?.getBenchmarkGroup?.('Configuration')?.setIsVerbose?.(false);
+    },
+  });
+  // quietMode still prints Eleventy's "Wrote N files" line; a quiet build prints nothing.
+  if (opts.quiet ?? true) elev.disableLogger();
+  try {
+    // Only the output paths are kept: the result also holds every page's HTML.
+    return collectOutputs(await elev.write(), siteDir);
+  } catch (err) {
+    throw new DigestError('SITE_BUILD_FAILED', `Eleventy could not build the archive: ${err instanceof Error ? err.message : String(err)}`, {
+      origin: TEMPLATE_DIR,
+      hint: 'Check the template named in the message; run with --verbose for Eleventy’s own output.',
+      cause: err,
+    });
+  }
 }
 
 interface EleventyUserConfig {
   addGlobalData(name: string, value: unknown): void;
+  addPreprocessor(name: string, extensions: string, fn: (data: { page: { inputPath: string } }, content: string) => false | undefined): void;
   benchmarkManager?: { getBenchmarkGroup?(name: string): { setIsVerbose?(verbose: boolean): void } | undefined };
 }
 

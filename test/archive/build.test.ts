@@ -205,6 +205,17 @@ describe('the built archive', () => {
     await rm(again, { recursive: true, force: true });
   });
 
+  it('builds the same site when its pages are rendered in many passes (one page each)', async () => {
+    const passes = await tempDir('archive-passes-');
+    const r = await buildSite({ digestsDir, siteDir: passes, config, quiet: true, skipSearchIndex: true, passWeight: 1 });
+    const files = (await listFiles(siteDir, '')).filter((f) => !f.startsWith('pagefind/') && f !== MANIFEST_FILE);
+    expect((await listFiles(passes, '')).filter((f) => f !== MANIFEST_FILE)).toEqual(files);
+    for (const f of files) expect(await readFile(path.join(passes, f), 'utf8'), f).toBe(await readFile(path.join(siteDir, f), 'utf8'));
+    expect(r.pages).toBe(result.pages);
+    expect(r.files).toEqual(result.files.filter((f) => !f.startsWith('pagefind/')));
+    await rm(passes, { recursive: true, force: true });
+  });
+
   it('names the file of a malformed record (RECORD_INVALID)', async () => {
     const dir = await tempDigests();
     await writeFile(path.join(dir, '2026-12-07-4.json'), '{"schema":1,"id":"2026-12-07-4","number":4,');

@@ -1,7 +1,7 @@
 /** The pure half of the archive: record checks, URLs and ids, the view model, feed trimming, incremental plans. */
 import { describe, expect, it } from 'vitest';
 import {
-  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, parseDigestRecord, planIncremental, quoteAnchor,
+  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, parseDigestRecord, planIncremental, planPasses, quoteAnchor,
   safeHref, siteRoot, toArchiveModel,
 } from '../../src/render/archive.js';
 import { DigestError } from '../../src/errors.js';
@@ -170,5 +170,34 @@ describe('planIncremental', () => {
     expect(plan.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2']);
     expect(plan.themes.map((t) => t.id).sort()).toEqual(['generalization', 'scaling-era', 'timelines']);
     expect(plan.speakers.map((s) => s.id).sort()).toEqual(['ilya-sutskever', 'renata-sollberger']);
+  });
+});
+
+describe('planPasses', () => {
+  const model = toArchiveModel(digests, config);
+  const weight = (quotes: { counterpoints: unknown[] }[]): number => quotes.reduce((n, q) => n + 1 + q.counterpoints.length, 0);
+  const pages = (r: (typeof model)['render']): string[] => [...r.issues.map((i) => i.href), ...r.themes.map((t) => t.href), ...r.speakers.map((s) => s.href)];
+
+  it('puts a small archive in one pass', () => {
+    expect(planPasses(model.render)).toEqual([model.render]);
+  });
+
+  it('splits pages into passes under the weight, each page once and in order, a heavy page alone', () => {
+    const issueWeights = model.issues.map((i) => weight(i.sections.flatMap((s) => s.quotes)));
+    const limit = Math.max(...issueWeights);
+    const passes = planPasses(model.render, limit);
+    expect(passes.length).toBeGreaterThan(2);
+    expect(passes.flatMap(pages)).toEqual(pages(model.render));
+    for (const p of passes) {
+      const w = weight(p.issues.flatMap((i) => i.sections.flatMap((s) => s.quotes))) +
+        weight(p.themes.flatMap((t) => t.groups.flatMap((g) => g.quotes))) +
+        weight(p.speakers.flatMap((s) => s.groups.flatMap((g) => g.quotes))) + p.speakers.reduce((n, s) => n + s.counters.length, 0);
+      // Over the limit only when the pass is one page heavier than the limit.
+      if (w > limit) expect(pages(p)).toHaveLength(1);
+    }
+  });
+
+  it('gives an empty plan (nothing changed) one empty pass, which still builds the fixed pages', () => {
+    expect(planPasses({ issues: [], themes: [], speakers: [] })).toEqual([{ issues: [], themes: [], speakers: [] }]);
   });
 });
