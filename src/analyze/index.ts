@@ -80,7 +80,10 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     mentions.sort((a, b) => a.start - b.start);
     const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);
     const turns = raws.filter((r) => r.form === 'turn' && r.label);
-    const roster = turns.length > 0 ? labelRoster(text, [...new Set(turns.map((r) => r.label!))], index, Math.min(...labelRanges.map((l) => l.start))) : undefined;
+    const roster =
+      turns.length > 0
+        ? labelRoster(text, [...new Set(turns.map((r) => r.label!))], index, Math.min(...labelRanges.map((l) => l.start)), turns.map((r) => ({ label: r.label!, start: r.start, end: r.end })).sort((a, b) => a.start - b.start), item.speakers)
+        : undefined;
     const done = new Map<number, Attribution>();
     const lines = splitLines(text);
     const voices: PassageVoice = {

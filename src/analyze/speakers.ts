@@ -164,7 +164,16 @@ const NUMBERED = /^(?:SPEAKER|Speaker)[ _]?(\d+)$/;
  * "Speaker 2 (Mara Quill)", "Mara Quill (SPEAKER 2)", "SPEAKER 2 = Quill"; and for Q/A interviews, the one
  * guest (or host) the introduction before the first turn names. `firstTurn` is where the first turn starts.
  */
-export function labelRoster(text: string, labels: string[], index: SpeakerIndex, firstTurn: number): Map<string, Attribution> {
+export function labelRoster(
+  text: string,
+  labels: string[],
+  index: SpeakerIndex,
+  firstTurn: number,
+  /** The turns in order (numbered labels are worked out from who introduces and who is handed the word). */
+  turns: readonly { label: string; start: number; end: number }[] = [],
+  /** The item's declared speakers: when all numbered labels but one are known, the last is the one left. */
+  declaredSpeakers: readonly string[] = [],
+): Map<string, Attribution> {
   const roster = new Map<string, Attribution>();
   const numbers = new Map<string, string>();
   for (const l of labels) {
@@ -176,7 +185,7 @@ export function labelRoster(text: string, labels: string[], index: SpeakerIndex,
     const name = "([A-Z](?:\\.|[\\p{L}'’\\-]+)(?:[ \\t]+[A-Z](?:\\.|[\\p{L}'’\\-]+)){0,3})";
     const forward = new RegExp(`\\b(?:SPEAKER|Speaker)[ _]?(\\d+)\\)?[ \\t]*(?:is|was|=|:|—|–|-|\\()[ \\t]*(?:the [\\p{L} ,-]{1,40}?,[ \\t]*)?${name}`, 'gu');
     const backward = new RegExp(`${name}[ \\t]*[(\\[](?:SPEAKER|Speaker)[ _]?(\\d+)[)\\]]`, 'gu');
-    const learn = (n: string, who: string) => {
+    const learn = (n: string, who: string): void => {
       const label = numbers.get(n);
       if (!label || roster.has(label)) return;
       // "With Gary Marcus (SPEAKER 2)": the longest run of its words that names someone.
@@ -191,8 +200,11 @@ export function labelRoster(text: string, labels: string[], index: SpeakerIndex,
         }
       }
     };
-    for (const m of text.matchAll(forward)) learn(m[1]!, m[2]!);
+    // Not a turn's own label: "SPEAKER 1: Desmond, you sign those bills" is speaker 1 talking to Desmond.
+    const inLabel = (at: number) => turns.some((t) => at < t.start && at >= text.lastIndexOf('\n', t.start - 1) + 1);
+    for (const m of text.matchAll(forward)) if (!inLabel(m.index!)) learn(m[1]!, m[2]!);
     for (const m of text.matchAll(backward)) learn(m[2]!, m[1]!);
+    learnFromTurns(text, turns, index, roster, new Set(numbers.values()), declaredSpeakers);
   }
   // Q/A: answers are the one guest the introduction names. Not the questions: a host named in passing ("on
   // Dwarkesh's podcast") is often not the one asking here (a blog author interviewing a chatbot).
@@ -202,6 +214,55 @@ export function labelRoster(text: string, labels: string[], index: SpeakerIndex,
     if (!roster.has(l) && GENERIC_A.test(l) && guests.length === 1) roster.set(l, { speaker: guests[0]!, method: 'label', confidence: 0.7 });
   }
   return roster;
+}
+
+/**
+ * Numbered labels no line names: a speaker who introduces themself ("I'm Kalani Fairweather"), the next
+ * speaker when a turn hands them the word ("Oksana, you first." / "Desmond, is the return still there?"), and
+ * when every numbered label but one is known, the one declared speaker left. Each clue is a vote; a label
+ * takes a name only when its votes agree and no other label has taken it.
+ */
+function learnFromTurns(
+  text: string,
+  turns: readonly { label: string; start: number; end: number }[],
+  index: SpeakerIndex,
+  roster: Map<string, Attribution>,
+  numbered: Set<string>,
+  declaredSpeakers: readonly string[],
+): void {
+  const votes = new Map<string, Map<string, number>>();
+  const vote = (label: string, id: string | null, weight: number) => {
+    if (!id || !numbered.has(label) || roster.has(label)) return;
+    const v = votes.get(label) ?? new Map<string, number>();
+    v.set(id, (v.get(id) ?? 0) + weight);
+    votes.set(label, v);
+  };
+  const name = "([A-Z][\\p{L}'’\\-]+(?:[ \\t]+[A-Z][\\p{L}'’\\-]+){0,2})";
+  const selfIntro = new RegExp(`\\b(?:I['’]m|I am|my name is|this is)[ \\t]+${name}`, 'gu');
+  // A first name or full name set off by a comma at the start of a sentence, or before a closing "?".
+  const handOver = new RegExp(`(?:^|[.!?][ \\t]+)${name},[^.!?]*[.?!]?\\s*$|,[ \\t]*${name}\\?\\s*$`, 'u');
+  turns.forEach((t, k) => {
+    const said = text.slice(t.start, t.end);
+    for (const m of said.matchAll(selfIntro)) vote(t.label, index.resolveLabel(m[1]!) ?? index.resolve(m[1]!), 2);
+    const next = turns.slice(k + 1).find((o) => o.label !== t.label);
+    const h = handOver.exec(said.slice(-200));
+    if (next && h && turns[k + 1]?.label !== t.label) {
+      const who = h[1] ?? h[2]!;
+      vote(next.label, index.resolveLabel(who) ?? index.resolve(who), 1);
+    }
+  });
+  const taken = new Set([...roster.values()].map((a) => a.speaker));
+  for (const [label, v] of votes) {
+    const ranked = [...v].sort((a, b) => b[1] - a[1]);
+    const [id, n] = ranked[0]!;
+    if (ranked[1] && ranked[1][1] === n) continue;
+    if (taken.has(id)) continue;
+    roster.set(label, { speaker: id, method: 'label', confidence: 0.85 });
+    taken.add(id);
+  }
+  const open = [...numbered].filter((l) => !roster.has(l));
+  const left = [...new Set(declaredSpeakers)].filter((id) => !taken.has(id) && index.speakers.some((s) => s.id === id));
+  if (open.length === 1 && left.length === 1) roster.set(open[0]!, { speaker: left[0]!, method: 'label', confidence: 0.8 });
 }
 
 const GENERIC_Q = /^(?:Q|Question|Host|Interviewer|Moderator)$/;

@@ -81,6 +81,27 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`SPEAKER 1: Is the age of scaling over, then?\nSPEAKER 2: ${quote}`, quote).speaker).toBeNull();
   });
 
+  it('numbered labels no line names: a self-introduction, the word handed over, and the one declared speaker left', () => {
+    const text = [
+      'Episode 12, automated transcript.',
+      '',
+      "[00:00:04] SPEAKER 1: Welcome back. I'm Dwarkesh Patel, and today two guests disagree. Gary, you first.",
+      '',
+      `[00:00:20] SPEAKER 2: ${quote}`,
+      '',
+      '[00:00:40] SPEAKER 1: Gary, you sign no bills. Does that worry you?',
+      '',
+      '[00:00:44] SPEAKER 2: Not at all, and I would say so again in any room you like.',
+      '',
+      '[00:01:00] SPEAKER 3: I would not, and here is why it matters for the labs that pay for it.',
+    ].join('\n');
+    const r = run(text, { primary: true, speakers: ['dwarkesh-patel', 'gary-marcus', 'yann-lecun'] });
+    const who = (start: string) => r.quotes.find((q) => q.text.startsWith(start))?.speaker;
+    expect(who('Welcome back')).toBe('dwarkesh-patel');
+    expect(who(quote.slice(0, 20))).toBe('gary-marcus');
+    expect(who('I would not')).toBe('yann-lecun');
+  });
+
   it('a first-name label is the one known speaker with that first name', () => {
     expect(speakerOf(`Dwarkesh: So what now?\nGary: ${quote}`, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
   });
