@@ -471,14 +471,30 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // moved on to that person.
     const recent = previousQuote(ctx, qi);
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
-    const newSubject = recent !== null && recent.quote.end <= paraStart && lastNamedBefore(ctx, q.start, turnSpeaker, paraStart) !== null;
+    // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
-      recent && recent.attr.speaker && !newSubject && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
-    // The person named before the pronoun: in "He told Dwarkesh Patel, “…”" the name after it is the listener.
+      recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
+    // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
+    // "He told Dwarkesh Patel, “…”" the name after it is the listener.
     const pm = new RegExp(`\\b${PRONOUN}\\b`).exec(before);
     const pronounAt = pm ? beforeStart + pm.index : q.start;
-    const who = recentSpeaker ?? lastNamedBefore(ctx, pronounAt, turnSpeaker);
-    if (who) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
+    const inSentence = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= pronounAt && m.speaker !== turnSpeaker);
+    const sentenceWho = inSentence.length > 0 ? inSentence[inSentence.length - 1]!.speaker : null;
+    // Else the person the paragraph is about: the first one it names ("Lindqvist, asked afterwards about
+    // Valderrama's talk, said … “…,” she said."), or the paragraph before it when this one names nobody.
+    const topic = (): string | null => {
+      for (let end = q.start, hops = 0; hops < 2 && end > 0; hops++) {
+        const blank = text.lastIndexOf('\n\n', end - 1);
+        const from = blank === -1 ? 0 : blank + 2;
+        const first = ctx.mentions.find((m) => m.start >= from && m.end <= end && m.speaker !== turnSpeaker);
+        if (first) return first.speaker;
+        end = blank === -1 ? 0 : blank;
+      }
+      return null;
+    };
+    const who = sentenceWho ?? recentSpeaker ?? topic() ?? lastNamedBefore(ctx, pronounAt, turnSpeaker);
+    if (who && who !== UNKNOWN_PERSON) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
   }
 
   // 4b. context: a quote that opens a sentence with no attribution of its own, in a paragraph that has named

@@ -64,6 +64,14 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(text, quote)).toEqual({ speaker: 'gary-marcus', method: 'verb-pronoun' });
   });
 
+  it('a pronoun after the quote is the person the paragraph is about, not the last one named', () => {
+    const text = `Gary Marcus, asked afterwards about LeCun’s talk, said the critique proved too much. “${quote}” he said.`;
+    expect(speakerOf(text, quote)).toEqual({ speaker: 'gary-marcus', method: 'verb-pronoun' });
+    // Introduced in the paragraph before, after someone else's quote.
+    const two = `“The curves have not bent at all this year, whatever you read,” said Sam Altman.\n\nThe head of the critics' panel, Gary Marcus, spoke last, and Sutskever's name came up often.\n\n“${quote}” he said.`;
+    expect(speakerOf(two, quote).speaker).toBe('gary-marcus');
+  });
+
   it('an unattributed quote after a sentence naming one person is that person’s (an action beat)', () => {
     expect(speakerOf(`Asked about it, Marcus shrugged. “${quote}”`, quote)).toEqual({ speaker: 'gary-marcus', method: 'context' });
     // Two people named: no guess.
