@@ -44,8 +44,6 @@ export interface FeedFields {
 const BLANK = /^\s*$/;
 /** Outside the root element sax (strict) allows only XML whitespace. */
 const XML_BLANK = /^[ \t\r\n]*$/;
-/** An ampersand that does not start one of XML's five named references. */
-const OTHER_AMP = /&(?!(?:lt|gt|amp|quot|apos);)/;
 const ANY_REF = /&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));|&/g;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -59,17 +57,37 @@ function isXmlChar(cp: number): boolean {
  * unknown name, a bare `&`, a code point outside XML's characters), so the feed goes to rss-parser.
  */
 function decodeRefs(s: string): string | null {
-  if (s.indexOf('&') === -1) return s;
-  if (!OTHER_AMP.test(s)) {
-    // Only the five named references (escaped HTML in a description is thousands of them): native scans.
-    let out = s;
-    if (out.includes('&lt;')) out = out.replaceAll('&lt;', '<');
-    if (out.includes('&gt;')) out = out.replaceAll('&gt;', '>');
-    if (out.includes('&quot;')) out = out.replaceAll('&quot;', '"');
-    if (out.includes('&apos;')) out = out.replaceAll('&apos;', "'");
-    // Last, so that "&amp;lt;" becomes "&lt;" and not "<".
-    return out.replaceAll('&amp;', '&');
+  let amp = s.indexOf('&');
+  if (amp === -1) return s;
+  // Escaped HTML in a description is hundreds of &lt; and &gt;: a walk from '&' to '&' with native
+  // searches, pieces joined once (about twice as fast as a replace per reference kind).
+  const out: string[] = [];
+  let start = 0;
+  while (amp !== -1) {
+    out.push(s.slice(start, amp));
+    const ref = namedRefAt(s, amp);
+    if (ref === null) return s.charCodeAt(amp + 1) === 0x23 /* # */ ? decodeAllRefs(s) : null;
+    out.push(NAMED[ref]!);
+    start = amp + ref.length + 2;
+    amp = s.indexOf('&', start);
   }
+  out.push(s.slice(start));
+  return out.join('');
+}
+
+/** The name of the XML named reference (&lt; …) at `amp`, or null. */
+function namedRefAt(s: string, amp: number): string | null {
+  switch (s.charCodeAt(amp + 1)) {
+    case 0x6c: return s.startsWith('lt;', amp + 1) ? 'lt' : null;
+    case 0x67: return s.startsWith('gt;', amp + 1) ? 'gt' : null;
+    case 0x61: return s.startsWith('amp;', amp + 1) ? 'amp' : s.startsWith('apos;', amp + 1) ? 'apos' : null;
+    case 0x71: return s.startsWith('quot;', amp + 1) ? 'quot' : null;
+    default: return null;
+  }
+}
+
+/** decodeRefs for text with character references (&#…;): every reference checked as sax checks it. */
+function decodeAllRefs(s: string): string | null {
   let bad = false;
   const out = s.replace(ANY_REF, (m, named: string | undefined, dec: string | undefined, hex: string | undefined) => {
     if (named !== undefined) return NAMED[named]!;

@@ -201,7 +201,8 @@ const SPACE_RUN = / [ \t\f\v\r\u00a0]+|[\t\f\v\r\u00a0][ \t\f\v\r\u00a0]*/g;
 const Q_OPEN = '“';
 const Q_CLOSE = '”';
 
-function joinTextParts(parts: string[]): string {
+/** `pre`: whether a <pre> put its \u0000/\u0001 placeholders in the parts (only then are they looked for). */
+function joinTextParts(parts: string[], pre: boolean): string {
   const joined = parts.join('').replace(SPACE_RUN, ' ');
   // Trim each line; collapse runs of blank lines to one blank line; none at the start or the end.
   const out: string[] = [];
@@ -215,7 +216,7 @@ function joinTextParts(parts: string[]): string {
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
   const text = out.join('\n');
   // eslint-disable-next-line no-control-regex
-  return /[\u0000\u0001]/.test(text) ? text.replace(/\u0000/g, ' ').replace(/\u0001/g, '\n') : text;
+  return pre && /[\u0000\u0001]/.test(text) ? text.replace(/\u0000/g, ' ').replace(/\u0001/g, '\n') : text;
 }
 
 /**
@@ -228,11 +229,15 @@ export function htmlToText(html: string): string {
   const parts: string[] = [];
   let skipDepth = 0;
   let preDepth = 0;
+  let sawPre = false;
   const parser = new Parser(
     {
       onopentag(name) {
         if (SKIP.has(name)) skipDepth++;
-        if (name === 'pre') preDepth++;
+        if (name === 'pre') {
+          preDepth++;
+          sawPre = true;
+        }
         if (name === 'br') parts.push('\n');
         else if (BLOCK.has(name)) parts.push('\n\n');
         else if (name === 'q' && skipDepth === 0) parts.push(Q_OPEN);
@@ -252,7 +257,7 @@ export function htmlToText(html: string): string {
   );
   parser.write(html);
   parser.end();
-  return joinTextParts(parts);
+  return joinTextParts(parts, sawPre);
 }
 
 // ───────────────────────────── one pass for plain markup ─────────────────────────────
@@ -289,6 +294,9 @@ function plainCodePoint(cp: number): boolean {
     (cp >= 0xfdf0 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff && (cp & 0xfffe) !== 0xfffe);
 }
 
+/** What escapeText or textRun (outside <pre>) would change in a fast-path text run. */
+const RUN_NEEDS_WORK = /[&<>\r\n]/;
+
 function escapeText(text: string): string {
   // Most runs have nothing to escape: one scan instead of three.
   if (!/[&<>]/.test(text)) return text;
@@ -303,8 +311,14 @@ export function fastSanitizeAndText(input: string): { html: string; text: string
   let run = '';
   const flush = () => {
     if (run === '') return;
-    html.push(escapeText(run));
-    parts.push(textRun(run, false));
+    // Most runs need neither escaping nor newline handling: one scan to tell (no \u0000-\u0002 gets here).
+    if (RUN_NEEDS_WORK.test(run)) {
+      html.push(escapeText(run));
+      parts.push(textRun(run, false));
+    } else {
+      html.push(run);
+      parts.push(run);
+    }
     run = '';
   };
   FAST_TOKEN.lastIndex = 0;
@@ -361,7 +375,7 @@ export function fastSanitizeAndText(input: string): { html: string; text: string
   }
   if (stack.length > 0) return null;
   flush();
-  return { html: html.join(''), text: joinTextParts(parts) };
+  return { html: html.join(''), text: joinTextParts(parts, false) };
 }
 
 /**
