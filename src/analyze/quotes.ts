@@ -174,18 +174,20 @@ function wordKind(words: number, nested: boolean): QuoteKind {
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', mdash: '—', ndash: '–', hellip: '…' };
 
 /** Text of each <blockquote> in sanitized HTML (nested ones included in their parent's text). */
-export function blockquoteTexts(html: string): string[] {
-  const out: string[] = [];
+export function blockquoteTexts(html: string): { text: string; cite: string | null }[] {
+  const out: { text: string; cite: string | null }[] = [];
   const re = /<blockquote\b[^>]*>([\s\S]*?)<\/blockquote>/gi;
+  const plain = (h: string) =>
+    h.replace(/<[^>]+>/g, ' ').replace(/&(#x?[0-9a-f]+|\w+);/gi, (all, e: string) => {
+      if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+      if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
+      return ENTITIES[e.toLowerCase()] ?? all;
+    });
   for (const m of html.matchAll(re)) {
-    const inner = m[1]!
-      .replace(/<[^>]+>/g, ' ')
-      .replace(/&(#x?[0-9a-f]+|\w+);/gi, (all, e: string) => {
-        if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16));
-        if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-        return ENTITIES[e.toLowerCase()] ?? all;
-      });
-    if (inner.trim()) out.push(inner);
+    // A <cite> or <footer> that closes the block names who is quoted; it is not part of the words.
+    const by = /<(cite|footer)\b[^>]*>([\s\S]*?)<\/\1>\s*(?:<\/p>\s*)?$/i.exec(m[1]!);
+    const inner = plain(by ? m[1]!.slice(0, by.index) : m[1]!);
+    if (inner.trim()) out.push({ text: inner, cite: by ? plain(by[2]!).replace(/^[\s—–-]+/, '').trim() || null : null });
   }
   return out;
 }
@@ -216,7 +218,7 @@ export function findQuotes(
   const blocks: { span: Span; form: QuoteForm; label: string | null }[] = [];
   if (html) {
     let from = 0;
-    for (const bt of blockquoteTexts(html)) {
+    for (const { text: bt, cite } of blockquoteTexts(html)) {
       const at = locateBlock(text, bt, from);
       if (!at) continue;
       // Keep the closing punctuation the words end with ("…research." not "…research").
@@ -228,7 +230,7 @@ export function findQuotes(
         end--;
       } else if (/[“"‘]/.test(text[start] ?? '')) start++;
       const span = trimSpan(text, start, end);
-      if (span.end > span.start) blocks.push({ span, form: 'blockquote', label: null });
+      if (span.end > span.start) blocks.push({ span, form: 'blockquote', label: cite ? nameFromAttribution(cite) : null });
       from = at.end;
     }
   }

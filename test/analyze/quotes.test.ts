@@ -88,6 +88,14 @@ describe('HTML block quotes (located through the item’s sanitized HTML)', () =
     const got = findQuotes(text, () => false, html).map((q) => ({ text: text.slice(q.start, q.end), form: q.form }));
     expect(got).toContainEqual({ text: 'Scaling & more scaling will not get us to general intelligence.', form: 'blockquote' });
   });
+
+  it('a <cite> closing the block names who is quoted and is not part of the words', async () => {
+    const { htmlToText, sanitizeHtml } = await import('../../src/gather/sanitize.js');
+    const html = sanitizeHtml('<blockquote><p>Scaling will not get us to general intelligence on its own.</p><cite>Gary Marcus, The Road to AI</cite></blockquote>', undefined);
+    const text = htmlToText(html);
+    const got = findQuotes(text, () => false, html).filter((q) => q.form === 'blockquote').map((q) => ({ text: text.slice(q.start, q.end), label: q.label }));
+    expect(got).toEqual([{ text: 'Scaling will not get us to general intelligence on its own.', label: 'Gary Marcus' }]);
+  });
 });
 
 describe('block quotes holding a quotation and its attribution', () => {
