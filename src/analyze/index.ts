@@ -149,7 +149,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
       .map((m) => found[m]!)
       .reduce(
         (a, b) =>
-          b.attribution.confidence > a.attribution.confidence &&
+          // (A wording that names nobody, "SPEAKER 3" unresolved, is sure of nothing: any named wording beats it.)
+          (b.attribution.confidence > a.attribution.confidence || (a.attribution.speaker === null && a.attribution.method === 'label')) &&
           b.attribution.speaker !== null &&
           (main.attribution.speaker !== null || main.attribution.method !== 'none' || b.attribution.confidence >= 0.7)
             ? b

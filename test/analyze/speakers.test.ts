@@ -110,6 +110,13 @@ describe('attribution passes, in order of trust', () => {
     expect(who('I would not')).toBe('yann-lecun');
   });
 
+  it('words an unresolved label says take the speaker another source names for them', () => {
+    const transcript = makeItem(`SPEAKER 1: So what now?\nSPEAKER 3: ${quote}`, { id: 't', sourceId: 't', origin: 't.txt', primary: true });
+    const news = makeItem(`Gary Marcus said: “${quote}”`, { id: 'n', sourceId: 'n', origin: 'n.md' });
+    const r = analyze([transcript, news], { themes, speakers, analyze: cfg });
+    expect(r.quotes.find((q) => q.text === quote)?.speaker).toBe('gary-marcus');
+  });
+
   it('a first-name label is the one known speaker with that first name', () => {
     expect(speakerOf(`Dwarkesh: So what now?\nGary: ${quote}`, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
   });
