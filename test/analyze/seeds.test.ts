@@ -51,14 +51,18 @@ describe('the real seeds', () => {
     expect(s.verbatimShown).toBe(1);
   });
 
-  it('the dev gold scores above its floor too (measured 100% / 98.8% / P@1 70.6%; floors set below)', async () => {
-    const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../fixtures/gold/dev');
+  // Measured: dev 100% / 98.8% / P@1 70.6%; dev2 97.3% with the right speaker, P@1 45.5%. Floors set below.
+  it.each([
+    ['dev', 6, 0.92, 0.5],
+    ['dev2', 5, 0.9, 0.3],
+  ])('the %s gold scores above its floor too', async (name, documents, speakerF1, p1) => {
+    const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), `../fixtures/gold/${name}`);
     const { loadSpeakers } = await import('../../scripts/eval.js');
     const s = (await evaluateSet(dir, [...speakers, ...loadSpeakers(path.join(dir, 'speakers.yaml'))], themes, cfg, false))!;
-    expect(s.documents).toBe(6);
+    expect(s.documents).toBe(documents);
     expect(s.spans.f1).toBeGreaterThanOrEqual(0.95);
-    expect(s.spansWithSpeaker.f1).toBeGreaterThanOrEqual(0.92);
-    expect(s.counterpointP1).toBeGreaterThanOrEqual(0.5);
+    expect(s.spansWithSpeaker.f1).toBeGreaterThanOrEqual(speakerF1);
+    expect(s.counterpointP1).toBeGreaterThanOrEqual(p1);
     expect(s.verbatimShown).toBe(1);
   });
 });
