@@ -77,6 +77,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
       const re = new RegExp(`(?<![\\p{L}])(?:${[label, surname].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\p{L}])`, 'gu');
       for (const m of text.matchAll(re)) mentions.push({ start: m.index!, end: m.index! + m[0].length, speaker: UNKNOWN_PERSON });
     }
+    // Handles the page ties to a name ("**Theo Kwiatkowski** (@tkwiat) wrote:") are that person wherever used.
+    for (const h of handleMentions(text, mentions)) if (!mentions.some((m) => m.start < h.end && h.start < m.end)) mentions.push(h);
     mentions.sort((a, b) => a.start - b.start);
     const titleSpeakers = index.mentions(item.title).map((m) => m.speaker);
     const turns = raws.filter((r) => r.form === 'turn' && r.label);
@@ -259,6 +261,23 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   }
   for (const c of counterpoints) c.itemId = realId(c.itemId);
   return { quotes, counterpoints, tokens };
+}
+
+/** Mentions of @handles that the text ties to a known person by "Name (@handle)" or "Name @handle". */
+function handleMentions(text: string, mentions: readonly Mention[]): Mention[] {
+  const byHandle = new Map<string, string>();
+  for (const m of text.matchAll(/[\p{L}.*_]\s{0,2}[(\[]?\s?@([A-Za-z0-9_]{2,30})\b/gu)) {
+    const at = m.index!;
+    const person = [...mentions].reverse().find((x) => x.end <= at + 1 && at + 1 - x.end <= 4 && x.speaker !== UNKNOWN_PERSON);
+    if (person && !byHandle.has(m[1]!.toLowerCase())) byHandle.set(m[1]!.toLowerCase(), person.speaker);
+  }
+  if (byHandle.size === 0) return [];
+  const out: Mention[] = [];
+  for (const m of text.matchAll(/(?<![\w@])@([A-Za-z0-9_]{2,30})\b/g)) {
+    const id = byHandle.get(m[1]!.toLowerCase());
+    if (id) out.push({ start: m.index!, end: m.index! + m[0].length, speaker: id });
+  }
+  return out;
 }
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {

@@ -435,6 +435,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
     }
+    // "@tkwiat “RL on verifiable tasks scaled beautifully” is doing a lot of work": a reply quoting the handle.
+    if ((text[lastName.start] === '@' || text[lastName.start - 1] === '@') && /^\s*$/.test(between.replace(/[“"‘]/g, ''))) {
+      return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.75 };
+    }
     // "Sutskever, verbatim:", "Marcus, in reply:": a name and a few words, then the colon.
     if (/^\s*,\s*(?:[\p{Ll}’'-]+\s*){1,3}:\s*$/u.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.8 };

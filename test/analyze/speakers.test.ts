@@ -117,6 +117,11 @@ describe('attribution passes, in order of trust', () => {
     expect(r.quotes.find((q) => q.text === quote)?.speaker).toBe('gary-marcus');
   });
 
+  it('a reply quoting an @handle the page ties to a name is that person’s words', () => {
+    const text = `**Gary Marcus** (@gmarcus_ai) wrote:\n\n> ${quote}\n\n**Yann LeCun** wrote:\n\n> @gmarcus_ai "the labs have all known it for a year now" is doing a lot of work there, and it is not even right.`;
+    expect(speakerOf(text, 'the labs have all known it for a year now').speaker).toBe('gary-marcus');
+  });
+
   it('a first-name label is the one known speaker with that first name', () => {
     expect(speakerOf(`Dwarkesh: So what now?\nGary: ${quote}`, quote)).toEqual({ speaker: 'gary-marcus', method: 'label' });
   });
