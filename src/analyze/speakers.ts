@@ -432,7 +432,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const lastName = namesBefore[namesBefore.length - 1];
   if (lastName) {
     const between = text.slice(lastName.end, q.start);
-    if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘]/g, ''))) {
+    if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘>]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
     }
     // "@tkwiat “RL on verifiable tasks scaled beautifully” is doing a lot of work": a reply quoting the handle.

@@ -161,6 +161,10 @@ describe('attribution passes, in order of trust', () => {
 });
 
 describe('colon-introduced block quotes', () => {
+  it('"… went to Marcus:" then a > block quote is Marcus’s', () => {
+    expect(speakerOf(`The last word, by forum votes, went to Marcus:\n\n> ${quote}`, quote).speaker).toBe('gary-marcus');
+  });
+
   it('"Gary Marcus wrote:" then a > block quote', () => {
     const q = 'Scaling has hit a wall and everyone can see it now, even the believers.';
     expect(speakerOf(`Gary Marcus wrote:\n\n> ${q}\n\nMore text.`, q)).toEqual({ speaker: 'gary-marcus', method: 'verb-name' });
