@@ -162,7 +162,8 @@ describe('attribution passes, in order of trust', () => {
 
 describe('colon-introduced block quotes', () => {
   it('"… went to Marcus:" then a > block quote is Marcus’s', () => {
-    expect(speakerOf(`The last word, by forum votes, went to Marcus:\n\n> ${quote}`, quote).speaker).toBe('gary-marcus');
+    const q = 'Scaling has hit a wall and everyone can see it now, even the believers.';
+    expect(speakerOf(`The last word, by forum votes, went to Marcus:\n\n> ${q}`, q).speaker).toBe('gary-marcus');
   });
 
   it('"Gary Marcus wrote:" then a > block quote', () => {
