@@ -620,7 +620,8 @@ const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {
 /**
  * Raw score that maps to confidence 1. Calibrated on both tuning sets (the seeds and dev/) so that the default
  * threshold, 0.35, keeps pairs of which well over half match the counterpoint an editor picked by hand (13 of
- * 18 there); at the earlier 0.2, one shown counterpoint in five was right. A wrong counterpoint misleads
+ * 18 there; 5 of 11 on dev2, annotated after it was set); at the earlier 0.2, one shown counterpoint in five
+ * was right. A wrong counterpoint misleads
  * the reader more than a missing one.
  */
 const SCORE_FOR_FULL_CONFIDENCE = 0.8;
