@@ -607,7 +607,7 @@ export function pairCounterpoints(
 /** Words that restate someone's claim before answering it: the restatement is not the answer. */
 const RESTATING = /\b(?:put plainly|in other words|as I understand it|(?:his|her|their) (?:claim|point|argument|thesis|view) (?:is|was))\b/i;
 const REPORTING =
-  /\b(?:he|she|they)(?:['’]s)?\s+(?:\w+\s+){0,2}?(?:says|saying|said|frames|reframes|calls|describes|separates|goes so far)\b|^\s*(?:and\s+)?(?:then\s+)?(?:frames|reframes|calls|describes)\b/i;
+  /\b(?:he|she|they)(?:['’]s)?\s+(?:\w+\s+){0,2}?(?:says|saying|said|told|tells|argued|argues|noted|notes|warned|warns|frames|reframes|calls|describes|separates|goes so far)\b|^\s*(?:and\s+)?(?:then\s+)?(?:frames|reframes|calls|describes)\b/i;
 const CONCESSION = /\b(?:sensible|fair enough|to be fair|i (?:\w+ )?agree|(?:he|she|you)['’](?:s|re) (?:right|correct)|(?:is|are|was|were) (?:right|correct) (?:that|about)|reasonable|to (?:his|her) credit)\b/i;
 
 /** How squarely two stances oppose each other (1: opposite sides; 0.5: different critiques of scaling). */
