@@ -1,4 +1,5 @@
-// Preloaded into the benchmark's end-to-end child: writes the process's peak resident set (KB) on exit.
+// Preloaded into the benchmark's end-to-end child: writes the process's peak resident set (KB) and its CPU
+// time (ms, user + system: steadier than wall time on a shared machine) on exit, as "<kb> <ms>".
 // With DIGEST_RSS_TRACE=<file> it also appends, every 100 ms, the time and the process's resident set (MB,
 // sampled by a worker thread, so stages that hold the main thread for seconds are still seen), the main
 // thread's heap (used, total) when it is free to sample, and each line the CLI prints, so a peak can be put
@@ -7,7 +8,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 process.on('exit', () => {
-  if (process.env.DIGEST_RSS_REPORT) writeFileSync(process.env.DIGEST_RSS_REPORT, String(process.resourceUsage().maxRSS));
+  const u = process.resourceUsage();
+  if (process.env.DIGEST_RSS_REPORT) writeFileSync(process.env.DIGEST_RSS_REPORT, `${u.maxRSS} ${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)}`);
 });
 
 const trace = process.env.DIGEST_RSS_TRACE;
