@@ -296,7 +296,7 @@ export function pairCounterpoints(
     const h = critiqueHits(p.text, toks);
     passageHits[i] = h.length > 0 ? h : NO_HITS;
     passageStances[i] = stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null });
-    eligible[i] = p.text.length >= 25 && (h.length > 0 || passageStances[i] !== 'neutral');
+    eligible[i] = p.text.length >= 25 && (h.length > 0 || passageStances[i] !== 'neutral') && !BROKEN_OFF.test(p.text);
     words.add(eligible[i] ? ws : EMPTY_IDS);
   });
   dfStamp = new Int32Array(0);
@@ -606,6 +606,8 @@ export function pairCounterpoints(
 
 /** Words that restate someone's claim before answering it: the restatement is not the answer. */
 const RESTATING = /\b(?:put plainly|in other words|as I understand it|(?:his|her|their) (?:claim|point|argument|thesis|view) (?:is|was))\b/i;
+/** Words that break off ("if you — [crosstalk]"): neither a claim to answer nor an answer to show. */
+export const BROKEN_OFF = /(?:[—–]|--)\s*(?:\[[^\]]*\])?\s*$|\[(?:crosstalk|inaudible|cross-talk)\]\s*$/i;
 const REPORTING =
   /\b(?:he|she|they)(?:['’]s)?\s+(?:\w+\s+){0,2}?(?:says|saying|said|told|tells|argued|argues|noted|notes|warned|warns|frames|reframes|calls|describes|separates|goes so far)\b|^\s*(?:and\s+)?(?:then\s+)?(?:frames|reframes|calls|describes)\b/i;
 const CONCESSION = /\b(?:sensible|fair enough|to be fair|i (?:\w+ )?agree|(?:he|she|you)['’](?:s|re) (?:right|correct)|(?:is|are|was|were) (?:right|correct) (?:that|about)|reasonable|to (?:his|her) credit)\b/i;

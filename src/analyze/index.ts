@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeConfig, Analysis, Citation, Quote, SourceItem, SpeakerConfig, ThemeConfig } from '../model.js';
-import { pairCounterpoints, buildPassages, type CounterpointOptions, type PassageVoice } from './counterpoints.js';
+import { BROKEN_OFF, pairCounterpoints, buildPassages, type CounterpointOptions, type PassageVoice } from './counterpoints.js';
 import { groupQuotes, type DedupeCandidate } from './dedupe.js';
 import { countWords, splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
@@ -219,6 +219,8 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
   const claims = quotes.filter(
     (q) =>
       q.kind !== 'fragment' &&
+      // Cut off mid-sentence ("if you — [crosstalk]") it claims nothing whole.
+      !BROKEN_OFF.test(q.text) &&
       countWords(q.text) >= 12 &&
       (q.speaker !== null ? !speakerById.get(q.speaker)?.interviewer : q.attribution.method === 'dash') &&
       !(q.speaker === null && q.attribution.method === 'label'),

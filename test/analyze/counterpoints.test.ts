@@ -42,6 +42,15 @@ describe('counterpoints', () => {
     expect(cps[0]!.text).toContain('theology');
   });
 
+  it('words cut off by crosstalk are neither a claim to answer nor an answer', () => {
+    const item = makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: But that is not research taste at all, it is theology and wishful thinking, if you — [crosstalk]`);
+    const r = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.01 } });
+    expect(r.counterpoints).toEqual([]);
+    const reverse = makeItem(`Gary Marcus: This is not research taste at all, it is theology and wishful thinking, and if you —\nIlya Sutskever: ${claim}`);
+    const r2 = analyze([reverse], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.01 } });
+    expect(r2.counterpoints.filter((c) => r2.quotes.find((q) => q.id === c.quoteId)?.speaker === 'gary-marcus')).toEqual([]);
+  });
+
   it('the same speaker never answers themself', () => {
     const item = makeItem(`Ilya Sutskever: ${claim}\nIlya Sutskever: But this is not a naive theology; the evidence is not ignored, research taste is wrong sometimes.`);
     expect(analyze([item], { themes, speakers, analyze: cfg }).counterpoints).toEqual([]);
