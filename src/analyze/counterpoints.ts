@@ -610,7 +610,7 @@ const RESTATING = /\b(?:put plainly|in other words|as I understand it|(?:his|her
 export const BROKEN_OFF = /(?:[—–]|--)\s*(?:\[[^\]]*\])?\s*$|\[(?:crosstalk|inaudible|cross-talk)\]\s*$/i;
 const REPORTING =
   /\b(?:he|she|they)(?:['’]s)?\s+(?:\w+\s+){0,2}?(?:says|saying|said|told|tells|argued|argues|noted|notes|warned|warns|frames|reframes|calls|describes|separates|goes so far)\b|^\s*(?:and\s+)?(?:then\s+)?(?:frames|reframes|calls|describes)\b/i;
-const CONCESSION = /\b(?:sensible|fair enough|to be fair|i (?:\w+ )?agree|(?:he|she|you)['’](?:s|re) (?:right|correct)|(?:is|are|was|were) (?:right|correct) (?:that|about)|reasonable|to (?:his|her) credit)\b/i;
+const CONCESSION = /^\s*(?:and\s+)?(?:exactly\b|(?:this|that)(?:['’]s| is) exactly\b)|\b(?:sensible|fair enough|to be fair|i (?:\w+ )?agree|(?:he|she|you)['’](?:s|re) (?:right|correct)|(?:is|are|was|were) (?:right|correct) (?:that|about)|reasonable|to (?:his|her) credit)\b/i;
 
 /** How squarely two stances oppose each other (1: opposite sides; 0.5: different critiques of scaling). */
 const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {
