@@ -6,10 +6,14 @@
  */
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { renderEmail } from '../../src/render/email.js';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config.js';
-import type { Config, Digest } from '../../src/model.js';
+import type { Config, Digest, RenderedEmail } from '../../src/model.js';
 
 export type Action =
   | { kind: 'ok' }
@@ -168,4 +172,22 @@ export function testConfig(email: Partial<Config['email']> = {}): Config {
 
 export function loadDigest(name: 'realistic' | 'huge' | 'hostile'): Digest {
   return JSON.parse(readFileSync(`${root}test/fixtures/digests/${name}.json`, 'utf8')) as Digest;
+}
+
+/**
+ * What a file of send tests shares: the realistic issue rendered once, a running sink and a scratch directory,
+ * set up before the file's tests and torn down after them (the hooks are registered here).
+ */
+export function realisticSendSuite(prefix: string): { config: Config; digest: Digest; rendered: RenderedEmail; sink: Sink; dir: string } {
+  const suite = { config: testConfig(), digest: loadDigest('realistic') } as { config: Config; digest: Digest; rendered: RenderedEmail; sink: Sink; dir: string };
+  beforeAll(async () => {
+    suite.rendered = await renderEmail(suite.digest, suite.config, { webUrl: 'https://example.github.io/issues/x/', archiveUrl: 'https://example.github.io/' });
+    suite.sink = await startSink();
+    suite.dir = mkdtempSync(path.join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await suite.sink.close();
+    rmSync(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
 }

@@ -12,36 +12,24 @@ import { buildMessageTemplate, spliceMessage, spliceMessageBytes } from '../../s
 import { createJsonTransport, createSmtpTransport } from '../../src/deliver/transports.js';
 import { parseSubscribers } from '../../src/deliver/subscribers.js';
 import type { RenderedEmail } from '../../src/model.js';
-import { loadDigest, startSink, testConfig, type Sink } from './smtp-sink.js';
+import { realisticSendSuite, startSink } from './smtp-sink.js';
 
-const config = testConfig();
-const digest = loadDigest('realistic');
-let rendered: RenderedEmail;
-let sink: Sink;
-let dir: string;
-beforeAll(async () => {
-  rendered = await renderEmail(digest, config, { webUrl: 'https://example.github.io/issues/x/', archiveUrl: 'https://example.github.io/' });
-  sink = await startSink();
-  dir = mkdtempSync(path.join(tmpdir(), 'dd-tp-'));
-});
-afterAll(async () => {
-  await sink.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = realisticSendSuite('dd-tp-');
+const { config, digest } = suite;
 const list = (n: number, p: string) => parseSubscribers(Array.from({ length: n }, (_, i) => `${p}${i}@example.com`).join('\n'), 't', config.email.listId).subscribers;
 
 describe('throughput figures', () => {
   it('personalisation and splicing per recipient', async () => {
-    const tpl = await buildMessageTemplate(rendered, { from: config.email.from, replyTo: null, listId: config.email.listId, listName: config.site.title, date: new Date('2026-11-30T07:00:00Z') });
+    const tpl = await buildMessageTemplate(suite.rendered, { from: config.email.from, replyTo: null, listId: config.email.listId, listName: config.site.title, date: new Date('2026-11-30T07:00:00Z') });
     const n = 5000;
     let t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) personalize(rendered, { unsubscribeUrl: `https://s.example.org/u?token=${i}` });
+    for (let i = 0; i < n; i++) personalize(suite.rendered, { unsubscribeUrl: `https://s.example.org/u?token=${i}` });
     const personalizeUs = Number(process.hrtime.bigint() - t) / 1000 / n;
     t = process.hrtime.bigint();
     let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += spliceMessage(tpl, rendered, { to: `r${i}@example.com`, messageId: `<x.${i}@example.org>`, unsubscribeHttps: `https://s.example.org/u?token=${i}`, unsubscribeMailto: null, bodyUnsubscribeUrl: `https://s.example.org/u?token=${i}` }).length;
+    for (let i = 0; i < n; i++) bytes += spliceMessage(tpl, suite.rendered, { to: `r${i}@example.com`, messageId: `<x.${i}@example.org>`, unsubscribeHttps: `https://s.example.org/u?token=${i}`, unsubscribeMailto: null, bodyUnsubscribeUrl: `https://s.example.org/u?token=${i}` }).length;
     const spliceUs = Number(process.hrtime.bigint() - t) / 1000 / n;
-    expect(bytes / n).toBeGreaterThan(rendered.htmlBytes);
+    expect(bytes / n).toBeGreaterThan(suite.rendered.htmlBytes);
     // What deliver() does per recipient: chunks over the template's shared bytes, nothing of the body copied.
     t = process.hrtime.bigint();
     let dataBytes = 0;
@@ -56,7 +44,7 @@ describe('throughput figures', () => {
     const subs = list(1000, 'json');
     const t = Date.now();
     const cpu = process.cpuUsage();
-    const s = await deliver({ digest, rendered, config, subscribers: subs, transport: sinkT, ledgerDir: path.join(dir, 'json'), now: new Date(), dryRun: false, secret: 's', dkim: null });
+    const s = await deliver({ digest, rendered: suite.rendered, config, subscribers: subs, transport: sinkT, ledgerDir: path.join(suite.dir, 'json'), now: new Date(), dryRun: false, secret: 's', dkim: null });
     const used = process.cpuUsage(cpu);
     const ms = Date.now() - t;
     expect(s.sent).toBe(1000);
@@ -67,13 +55,13 @@ describe('throughput figures', () => {
 
   it('deliver() over SMTP to 127.0.0.1 (5 connections): messages/s', async () => {
     const subs = list(500, 'smtp');
-    const transport = createSmtpTransport(sink.url(), { maxConnections: 5 });
+    const transport = createSmtpTransport(suite.sink.url(), { maxConnections: 5 });
     const t = Date.now();
-    const s = await deliver({ digest, rendered, config, subscribers: subs, transport, ledgerDir: path.join(dir, 'smtp'), now: new Date(), dryRun: false, secret: 's', dkim: null });
+    const s = await deliver({ digest, rendered: suite.rendered, config, subscribers: subs, transport, ledgerDir: path.join(suite.dir, 'smtp'), now: new Date(), dryRun: false, secret: 's', dkim: null });
     const ms = Date.now() - t;
     await transport.close();
     expect(s.sent).toBe(500);
-    expect(new Set(sink.messages.map((m) => m.to[0])).size).toBe(500);
+    expect(new Set(suite.sink.messages.map((m) => m.to[0])).size).toBe(500);
     console.log(`deliver → SMTP 127.0.0.1: 500 messages in ${ms} ms (${Math.round(500 / (ms / 1000))} messages/s)`);
   });
 });

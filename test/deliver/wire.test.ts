@@ -17,22 +17,10 @@ import { SendLedger } from '../../src/deliver/ledger.js';
 import { parseSubscribers, unsubscribeToken } from '../../src/deliver/subscribers.js';
 import { renderEmail } from '../../src/render/email.js';
 import type { RenderedEmail } from '../../src/model.js';
-import { loadDigest, startSink, testConfig, type Sink } from './smtp-sink.js';
+import { realisticSendSuite, startSink } from './smtp-sink.js';
 
-const config = testConfig();
-const digest = loadDigest('realistic');
-let rendered: RenderedEmail;
-let sink: Sink;
-let dir: string;
-beforeAll(async () => {
-  rendered = await renderEmail(digest, config, { webUrl: 'https://example.github.io/issues/x/', archiveUrl: 'https://example.github.io/' });
-  sink = await startSink();
-  dir = mkdtempSync(path.join(tmpdir(), 'dd-wire-'));
-});
-afterAll(async () => {
-  await sink.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = realisticSendSuite('dd-wire-');
+const { config, digest } = suite;
 
 /** nodemailer's DataStream rules, written plainly: the reference the fast path must equal. */
 const reference = (raw: string) => raw.replace(/\r\n|\r|\n/g, '\r\n').replace(/(^|\n)\./g, '$1..');
@@ -48,7 +36,7 @@ describe('DATA bytes', () => {
 
   it('spliced chunks: raw is spliceMessage byte for byte, data is its escaped form, also with dots in the spliced values', async () => {
     // A body whose lines start with dots, and a long unsubscribe URL whose QP wrap puts a dot at a line start.
-    const dotty: RenderedEmail = { ...rendered, text: `.starts with a dot\n${rendered.text}\n.\n..two\n`, html: rendered.html.replace('<body', '<body>\n.dot line\n<div') };
+    const dotty: RenderedEmail = { ...suite.rendered, text: `.starts with a dot\n${suite.rendered.text}\n.\n..two\n`, html: suite.rendered.html.replace('<body', '<body>\n.dot line\n<div') };
     const tpl = await buildMessageTemplate(dotty, { from: config.email.from, replyTo: null, listId: config.email.listId, listName: 'List', date: new Date('2026-11-30T07:00:00Z') });
     for (const pad of [0, 1, 2, 30, 59, 60, 61, 74, 75]) {
       const url = `https://s.example.org/u?token=${'a'.repeat(pad)}${'.'.repeat(80)}`;
@@ -76,34 +64,34 @@ describe('DATA bytes', () => {
   });
 
   it('over SMTP the server receives exactly the spliced message, dots and all', async () => {
-    sink.reset();
-    const dotty: RenderedEmail = { ...rendered, text: `.a dot\n${rendered.text}` };
+    suite.sink.reset();
+    const dotty: RenderedEmail = { ...suite.rendered, text: `.a dot\n${suite.rendered.text}` };
     const subs = parseSubscribers('dots@example.com', 't', config.email.listId).subscribers;
-    const transport = createSmtpTransport(sink.url(), { maxConnections: 1 });
-    const outbox = createTransport({}, { outboxDir: path.join(dir, 'outbox'), rateLimitPerSecond: 0 });
+    const transport = createSmtpTransport(suite.sink.url(), { maxConnections: 1 });
+    const outbox = createTransport({}, { outboxDir: path.join(suite.dir, 'outbox'), rateLimitPerSecond: 0 });
     try {
-      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport, ledgerDir: path.join(dir, 'smtp'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
-      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport: outbox, ledgerDir: path.join(dir, 'ob'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
+      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport, ledgerDir: path.join(suite.dir, 'smtp'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
+      await deliver({ digest, rendered: dotty, config, subscribers: subs, transport: outbox, ledgerDir: path.join(suite.dir, 'ob'), now: new Date('2026-11-30T07:00:00Z'), dryRun: false, secret: 's', dkim: null });
     } finally {
       await transport.close();
     }
-    expect(sink.messages).toHaveLength(1);
-    const file = path.join(dir, 'outbox', `${digest.id}.${subs[0]!.hash.slice(0, 32)}.eml`);
+    expect(suite.sink.messages).toHaveLength(1);
+    const file = path.join(suite.dir, 'outbox', `${digest.id}.${subs[0]!.hash.slice(0, 32)}.eml`);
     // smtp-server undoes the dot-stuffing: what it holds is the outbox file byte for byte.
-    expect(sink.messages[0]!.raw).toBe(readFileSync(file, 'latin1'));
-    expect(sink.messages[0]!.raw).toMatch(/\r\n\.a dot/);
+    expect(suite.sink.messages[0]!.raw).toBe(readFileSync(file, 'latin1'));
+    expect(suite.sink.messages[0]!.raw).toMatch(/\r\n\.a dot/);
   });
 });
 
 describe('ledger sync modes', () => {
   it('commit and background both record every send; a bad DIGEST_LEDGER_SYNC is a configuration error', async () => {
     for (const mode of ['commit', 'background'] as const) {
-      sink.reset();
+      suite.sink.reset();
       const subs = parseSubscribers(Array.from({ length: 6 }, (_, i) => `${mode}${i}@example.com`).join('\n'), 't', config.email.listId).subscribers;
-      const transport = createSmtpTransport(sink.url(), { maxConnections: 2 });
-      const ledgerDir = path.join(dir, `sync-${mode}`);
+      const transport = createSmtpTransport(suite.sink.url(), { maxConnections: 2 });
+      const ledgerDir = path.join(suite.dir, `sync-${mode}`);
       try {
-        const s = await deliver({ digest, rendered, config, subscribers: subs, transport, ledgerDir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: mode } });
+        const s = await deliver({ digest, rendered: suite.rendered, config, subscribers: subs, transport, ledgerDir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: mode } });
         expect(s.sent).toBe(6);
       } finally {
         await transport.close();
@@ -112,8 +100,8 @@ describe('ledger sync modes', () => {
       expect(states.filter((x) => x === 'attempting')).toHaveLength(6);
       expect(states.filter((x) => x === 'sent')).toHaveLength(6);
     }
-    const transport = createSmtpTransport(sink.url());
-    await expect(deliver({ digest, rendered, config, subscribers: [], transport, ledgerDir: dir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: 'sometimes' } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    const transport = createSmtpTransport(suite.sink.url());
+    await expect(deliver({ digest, rendered: suite.rendered, config, subscribers: [], transport, ledgerDir: suite.dir, now: new Date(), dryRun: false, secret: 's', dkim: null, env: { DIGEST_LEDGER_SYNC: 'sometimes' } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await transport.close();
   });
 });
@@ -141,7 +129,7 @@ describe('STARTTLS with a certificate that does not verify', () => {
     expect(String((err as { hint: string }).hint)).toMatch(/SMTP_TLS_REJECT_UNAUTHORIZED=0/);
 
     expect(smtpSettings(`smtp://127.0.0.1:${port}/?tls=insecure`).rejectUnauthorized).toBe(false);
-    for (const t of [createSmtpTransport(`smtp://127.0.0.1:${port}/?tls=insecure`), createTransport({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TLS_REJECT_UNAUTHORIZED: '0' }, { outboxDir: dir, rateLimitPerSecond: 0 })]) {
+    for (const t of [createSmtpTransport(`smtp://127.0.0.1:${port}/?tls=insecure`), createTransport({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TLS_REJECT_UNAUTHORIZED: '0' }, { outboxDir: suite.dir, rateLimitPerSecond: 0 })]) {
       await t.verify();
       const res = await t.send({ raw: 'Subject: tls\r\n\r\nover TLS\r\n', from: 'digest@example.org', to: 'r@example.com', messageId: '<tls.1@example.org>' });
       expect(res.accepted).toBe(true);
