@@ -161,8 +161,9 @@ const NUMBERED = /^(?:SPEAKER|Speaker)[ _]?(\d+)$/;
 
 /**
  * Who the generic labels of a transcript stand for, read from the text: "SPEAKER 2 is Mara Quill",
- * "Speaker 2 (Mara Quill)", "Mara Quill (SPEAKER 2)", "SPEAKER 2 = Quill"; and for Q/A interviews, the one
- * guest (or host) the introduction before the first turn names. `firstTurn` is where the first turn starts.
+ * "Speaker 2 (Mara Quill)", "Mara Quill (SPEAKER 2)", "SPEAKER 2 = Quill", then what the turns themselves
+ * tell (learnFromTurns); and for Q/A interviews, the answers are the one guest the introduction before the
+ * first turn names. `firstTurn` is where the first turn starts.
  */
 export function labelRoster(
   text: string,
