@@ -116,6 +116,8 @@ const CLOSE_END = /[ \t\r\n]*>/y;
 const PI_NAME = /[A-Za-z_][A-Za-z0-9_.:-]*(?=[ \t\r\n?])/y;
 /** sax refuses a comment, attribute value or PI longer than its 64 KiB buffer; stay well clear of it. */
 const MAX_BUFFERED = 32_768;
+/** Attributes on one tag the fast path reads; more goes to rss-parser. */
+const MAX_ATTRIBUTES = 64;
 
 const enum Kind { Skip, Rss, Channel, Item, Feed, Entry, Field, Author }
 
@@ -382,14 +384,17 @@ function scan(xml: string): FeedFields | null {
     const m = NAME.exec(xml);
     if (m === null) return null;
     const name = m[0];
-    if (RESERVED.has(name)) return null;
+    if (RESERVED.has(name) || name.length > MAX_BUFFERED) return null;
     let p = NAME.lastIndex;
     let attrs: Attrs = null;
-    for (;;) {
+    for (let count = 0; ; count++) {
       ATTR.lastIndex = p;
       const a = ATTR.exec(xml);
       if (a === null) break;
       p = ATTR.lastIndex;
+      // A tag with this many attributes is hostile or strange: rss-parser reads it (the duplicate check below
+      // is a scan, so its cost must stay bounded per tag). Over-long names are refused by sax: so here.
+      if (count >= MAX_ATTRIBUTES || a[1]!.length > MAX_BUFFERED) return null;
       const raw = a[2] ?? a[3]!;
       if (raw.length > MAX_BUFFERED) return null;
       const value = decodeRefs(raw);
