@@ -33,7 +33,7 @@ export const FEED_MAX_BYTES = 500 * 1024;
 /** Written into the output folder; lists what we produced and what each page was built from. */
 export const MANIFEST_FILE = '.digest-site.json';
 /** Bump when the view model or page set changes shape: a manifest from another version forces a full build. */
-const MODEL_VERSION = 1;
+const MODEL_VERSION = 2;
 
 // ───────────────────────────── small pure helpers ─────────────────────────────
 
