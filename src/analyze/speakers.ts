@@ -369,6 +369,14 @@ function isSubject(text: string, floor: number, m: Mention): boolean {
   return words.length <= 1 || (words.length <= 6 && /,\s*$/.test(lead));
 }
 
+/** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
+function soleSubject(ctx: AttributionContext, from: number, to: number): string | null {
+  const named = ctx.mentions.filter((m) => m.start >= from && m.end <= to);
+  const people = new Set(named.map((m) => m.speaker));
+  if (people.size !== 1 || people.has(UNKNOWN_PERSON)) return null;
+  return named.some((m) => isSubject(ctx.text, from, m)) ? named[0]!.speaker : null;
+}
+
 function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
   for (let i = ctx.mentions.length - 1; i >= 0; i--) {
     const m = ctx.mentions[i]!;
@@ -511,10 +519,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const lead = text.slice(paraStart, q.start);
     const opensSentence = /(?:^|[.!?:]["”’]?)\s*[“"‘]?$/.test(lead) && lead.trim().length > 0;
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
-      const named = ctx.mentions.filter((m) => m.start >= paraStart && m.end <= q.start);
-      const people = new Set(named.map((m) => m.speaker));
-      if (people.size === 1 && !people.has(UNKNOWN_PERSON) && named.some((m) => isSubject(text, paraStart, m)))
-        return { speaker: named[0]!.speaker, method: 'context', confidence: 0.65 };
+      const who = soleSubject(ctx, paraStart, q.start);
+      if (who) return { speaker: who, method: 'context', confidence: 0.65 };
     }
   }
   // A block quote (or a quotation standing as its own paragraph) right after a paragraph that names one
@@ -526,10 +532,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const prevStart = Math.max(blank === -1 ? 0 : blank + 2, prevEnd - 600);
     const prev = text.slice(prevStart, prevEnd);
     if (prevEnd > 0 && /[.:]$/.test(prev) && !/^\s*>/.test(prev)) {
-      const named = ctx.mentions.filter((m) => m.start >= prevStart && m.end <= prevEnd);
-      const people = new Set(named.map((m) => m.speaker));
-      if (people.size === 1 && !people.has(UNKNOWN_PERSON) && named.some((m) => isSubject(text, prevStart, m)))
-        return { speaker: named[0]!.speaker, method: 'context', confidence: 0.62 };
+      const who = soleSubject(ctx, prevStart, prevEnd);
+      if (who) return { speaker: who, method: 'context', confidence: 0.62 };
     }
   }
 
