@@ -170,7 +170,7 @@ export interface SetScore {
   missedCounterpoints?: { quote: string; counter: string; speaker: string | null }[];
 }
 
-export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis, items: SourceItem[], cfg: AnalyzeConfig, withDetails: boolean): SetScore {
+export function scoreSet(golds: GoldFile[], analysis: Analysis, items: SourceItem[], cfg: AnalyzeConfig, withDetails: boolean): SetScore {
   const byItem = new Map(items.map((i) => [i.id, i]));
   let tpKey = 0, predKey = 0, goldKey = 0, tpSp = 0, tpAll = 0, predAll = 0, goldAll = 0;
   let themeOk = 0, themeN = 0;
@@ -246,7 +246,6 @@ export function scoreSet(golds: GoldFile[], texts: string[], analysis: Analysis,
       byItem.get(q.itemId)?.text.slice(q.start, q.end) === q.text &&
       q.citations.every((c) => byItem.get(c.itemId)?.text.slice(c.start, c.end) !== undefined && c.end <= (byItem.get(c.itemId)?.text.length ?? 0)),
   ).length;
-  void texts;
   return {
     documents: golds.length,
     spans: prf(tpKey, predKey, goldKey),
@@ -284,10 +283,9 @@ export async function evaluateSet(
   if (files.length === 0) return null;
   const golds = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as GoldFile);
   const docs = await Promise.all(golds.map((g) => readDocument(g.document)));
-  const texts = docs.map((d) => d.text);
   const items = golds.map((g, i) => itemFromGold(g, docs[i]!.text, docs[i]!.html, docs[i]!.author ?? null));
   const analysis = analyze(items, { themes, speakers, analyze: cfg, ...(trace ? { traceCounterpoints: trace } : {}) });
-  return scoreSet(golds, texts, analysis, items, cfg, withDetails);
+  return scoreSet(golds, analysis, items, cfg, withDetails);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -214,7 +214,7 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
     }
   }
   const analysis = analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze });
-  const result = analysisToJson(analysis, items);
+  const result = analysisToJson(analysis);
   const moved = <T extends { source: string; start: number; end: number }>(x: T): T => {
     const by = shift.get(x.source) ?? 0;
     return { ...x, start: x.start + by, end: x.end + by };

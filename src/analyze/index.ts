@@ -294,9 +294,8 @@ function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
 }
 
 /** The `digest analyze --json` contract. */
-export function analysisToJson(analysis: Analysis, items: SourceItem[]) {
+export function analysisToJson(analysis: Analysis) {
   const quoteText = new Map(analysis.quotes.map((q) => [q.id, q.text]));
-  void items;
   return {
     quotes: analysis.quotes.map((q) => ({
       id: q.id,

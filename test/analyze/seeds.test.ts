@@ -31,7 +31,7 @@ describe('the real seeds', () => {
   });
 
   it('the JSON contract has the documented fields', () => {
-    const j = analysisToJson(analysis, items);
+    const j = analysisToJson(analysis);
     expect(Object.keys(j.quotes[0]!).sort()).toEqual(
       ['attribution', 'citations', 'end', 'id', 'kind', 'source', 'speaker', 'stance', 'start', 'status', 'text', 'themes'].sort(),
     );
