@@ -50,7 +50,8 @@ export interface DkimOptions {
   privateKey: string;
 }
 
-function crlf(s: string): string {
+/** Every line break as CRLF (bare CR or LF included), as SMTP DATA wants. */
+export function crlf(s: string): string {
   return s.replace(/\r\n|\r|\n/g, '\r\n');
 }
 
@@ -111,11 +112,6 @@ export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from
   return { pieces, pieceBytes: pieces.map((p) => Buffer.from(p, 'latin1')), pieceData, slots, idDomain: domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost' };
 }
 
-/** The per-recipient header block: ASCII, folded at URI boundaries. */
-export function recipientHeaders(p: RecipientParts): string {
-  return headerBlock(p.to, p.messageId, safeUrl(p.unsubscribeHttps), safeMailto(p.unsubscribeMailto), p.unsubscribeHttps !== null);
-}
-
 /** The header block from URLs already through safeUrl ('' when none or refused). */
 function headerBlock(to: string, messageId: string, https: string, mailto: string, httpsGiven: boolean): string {
   const lines = [`To: ${to}`, `Message-ID: ${messageId}`];
@@ -138,7 +134,7 @@ function safeMailto(u: string | null): string {
 }
 
 /** Double a "." that starts a line (RFC 5321 4.5.2); `atLineStart`: whether `s` itself begins a line. */
-function dotStuff(s: string, atLineStart: boolean): string {
+export function dotStuff(s: string, atLineStart: boolean): string {
   return s.replace(atLineStart ? /(^|\n)\./g : /(\n)\./g, '$1..');
 }
 
@@ -180,7 +176,7 @@ export function qpEncodeValue(s: string): string {
 }
 
 /** One recipient's raw message: the template with their parts spliced in. No MIME building. */
-export function spliceMessage(tpl: MessageTemplate, _rendered: RenderedEmail, p: RecipientParts): string {
+export function spliceMessage(tpl: MessageTemplate, p: RecipientParts): string {
   const values = recipientValues(p);
   let out = tpl.pieces[0]!;
   for (let i = 0; i < tpl.slots.length; i++) out += values[tpl.slots[i]!] + tpl.pieces[i + 1]!;

@@ -36,7 +36,7 @@ import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscr
 import { DigestError } from '../errors.js';
 import { SendLedger, type LedgerSync } from './ledger.js';
 import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessageBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
-import { maskAddress, normalizeAddress, readSuppressed, subscriberHash, unsubscribeTokenWithHash } from './subscribers.js';
+import { maskAddress, maskAddresses, normalizeAddress, readSuppressed, subscriberHash, unsubscribeTokenWithHash } from './subscribers.js';
 import { isAuthError, type SendError, type Transport } from './transports.js';
 
 /** Used only when UNSUBSCRIBE_SECRET is unset and nothing leaves the machine (outbox/json). Named so that a
@@ -172,11 +172,6 @@ function ledgerSyncMode(option: LedgerSync | undefined, env: NodeJS.ProcessEnv |
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Every email address in a server's words, masked (a***@e***.com). */
-export function maskAddresses(text: string): string {
-  return text.replace(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g, (a) => maskAddress(a));
-}
 
 type Outcome = { state: 'sent' | 'failed' | 'unknown' | 'deferred'; code: number | null; error: string | null; auth: boolean };
 

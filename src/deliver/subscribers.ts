@@ -22,6 +22,11 @@ export function subscriberHash(listId: string, email: string): string {
   return createHash('sha256').update(`${listId}\n${email}`).digest('hex');
 }
 
+/** Every email address in a text (a server's reply), masked as maskAddress does. */
+export function maskAddresses(text: string): string {
+  return text.replace(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g, (a) => maskAddress(a));
+}
+
 /** "alice@example.com" → "a***@e***.com": enough to tell two people apart in a log, not to write to them. */
 export function maskAddress(email: string): string {
   const at = email.lastIndexOf('@');

@@ -18,6 +18,7 @@ import { access, mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { DigestError, redactUrl } from '../errors.js';
+import { crlf, dotStuff } from './headers.js';
 
 export interface OutgoingMessage {
   raw: Buffer | string;
@@ -77,8 +78,7 @@ export function dataBytes(raw: Buffer | string): Buffer {
   const s = buf.toString('latin1');
   const bare = /\r(?!\n)|(?<!\r)\n/.test(s);
   if (!bare && !s.startsWith('.') && !s.includes('\n.')) return buf;
-  const crlf = bare ? s.replace(/\r\n|\r|\n/g, '\r\n') : s;
-  return Buffer.from(crlf.replace(/(^|\n)\./g, '$1..'), 'latin1');
+  return Buffer.from(dotStuff(bare ? crlf(s) : s, true), 'latin1');
 }
 
 function bodyStream(chunks: readonly Buffer[], onCommit?: () => void | Promise<void>): Readable {

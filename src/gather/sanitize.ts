@@ -196,12 +196,14 @@ function textRun(text: string, inPre: boolean): string {
 /** Runs of spaces and tabs (not newlines) other than a lone space, which would be replaced by itself. */
 const SPACE_RUN = / [ \t\f\v\r\u00a0]+|[\t\f\v\r\u00a0][ \t\f\v\r\u00a0]*/g;
 
-/** The pieces htmlToText collected, as the final text: spaces collapsed, one blank line between blocks. */
 /** A <q> reads as a quotation in the text, as browsers show it: the quote finder then sees its marks. */
 const Q_OPEN = '“';
 const Q_CLOSE = '”';
 
-/** `pre`: whether a <pre> put its \u0000/\u0001 placeholders in the parts (only then are they looked for). */
+/**
+ * The pieces htmlToText collected, as the final text: spaces collapsed, one blank line between blocks.
+ * `pre`: whether a <pre> put its \u0000/\u0001 placeholders in the parts (only then are they looked for).
+ */
 function joinTextParts(parts: string[], pre: boolean): string {
   const joined = parts.join('').replace(SPACE_RUN, ' ');
   // Trim each line; collapse runs of blank lines to one blank line; none at the start or the end.

@@ -81,7 +81,7 @@ export function createConfirmationMailer(o: MailerOptions) {
       const tpl = await template(date);
       // Derived from the nonce, not the nonce itself: the outbox names files after Message-IDs.
       const messageId = `<confirm.${createHash('sha256').update(nonce).digest('hex').slice(0, 32)}@${tpl.idDomain}>`;
-      const raw = spliceMessage(tpl, rendered, { to, messageId, unsubscribeHttps: null, unsubscribeMailto: null, bodyUnsubscribeUrl: confirmUrl });
+      const raw = spliceMessage(tpl, { to, messageId, unsubscribeHttps: null, unsubscribeMailto: null, bodyUnsubscribeUrl: confirmUrl });
       const bytes = o.dkim ? await signDkim(raw, o.dkim) : Buffer.from(raw, 'latin1');
       return { raw: bytes, from: fromAddress, to, messageId };
     },

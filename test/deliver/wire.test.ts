@@ -42,7 +42,7 @@ describe('DATA bytes', () => {
       const url = `https://s.example.org/u?token=${'a'.repeat(pad)}${'.'.repeat(80)}`;
       const parts = { to: 'r@example.com', messageId: '<x.1@example.org>', unsubscribeHttps: url, unsubscribeMailto: null, bodyUnsubscribeUrl: url };
       const { raw, data } = spliceMessageBytes(tpl, parts);
-      const plain = spliceMessage(tpl, dotty, parts);
+      const plain = spliceMessage(tpl, parts);
       expect(Buffer.concat(raw).toString('latin1')).toBe(plain);
       expect(Buffer.concat(data).toString('latin1')).toBe(reference(plain));
     }
