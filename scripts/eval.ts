@@ -2,12 +2,15 @@
  * `npm run eval`: score the analyzer against the hand-written gold sets in test/fixtures/gold/.
  *
  *   seeds/    the tuning set (annotates ../shared/seeds/)
+ *   dev/, dev2/ more tuning sets, each written and annotated by someone who never read the analyzer
  *   heldout/  written by someone else and never used for tuning: reported separately, aggregates only
  *
  * Each set's documents are analyzed together (so corroboration across them works). Figures: precision,
  * recall and F1 of key quote spans (direct + quote-of-quote), of spans with the right speaker, theme
  * accuracy, counterpoint precision@1, and the share of shown (selected) quotes that are verbatim.
- * `--json` prints the figures as JSON instead of a table. Nothing is written.
+ * `--json` prints the figures as JSON instead of a table; `--tuning-only` leaves the held-out set out;
+ * `--verbose` lists, for the tuning sets, missed and extra spans, wrong speakers and every counterpoint;
+ * `--trace "<start of a claim>"` shows every counterpoint candidate for it. Nothing is written.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -96,7 +96,7 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   const report = emptyReport(opts.dryRun);
   const records = await readRecords(opts.digestsDir);
   const stored = await readSeenLedger(opts.digestsDir).catch((err: unknown) => {
-    throw err instanceof DigestError ? err : new DigestError('LEDGER_CORRUPT', String(err), { origin: path.join(opts.digestsDir, 'seen.json'), hint: 'restore it from git' });
+    throw err instanceof DigestError ? err : new DigestError('LEDGER_CORRUPT', String(err), { origin: path.join(opts.digestsDir, LEDGER_FILE), hint: 'restore it from git' });
   });
   // Before gather decides what is new: what a stopped run left half-written is settled first.
   const ledger = await healLedger(opts, stored, records, report);
@@ -149,7 +149,7 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
 
   await timed(progress, 'publish', async () => {
     if (opts.dryRun) {
-      opts.log?.(`dry run: would write ${path.join(opts.digestsDir, `${digest.id}.json`)} and ${path.join(opts.digestsDir, 'seen.json')}`);
+      opts.log?.(`dry run: would write ${path.join(opts.digestsDir, `${digest.id}.json`)} and ${path.join(opts.digestsDir, LEDGER_FILE)}`);
       return;
     }
     // Three writes, ordered so that a run stopped between any two leaves a state healLedger completes exactly:

@@ -174,7 +174,8 @@ export function emailSubject(digest: Digest, config: Config): string {
   // compose writes the date in full ("November 30, 2026"); only a subject without any form of it gets one
   // (older records may carry the short "30 Nov 2026").
   const hasDate = [date, digest.date, formatDate(digest.date, config.site.timeZone, 'd LLL yyyy')].some((d) => d && withNumber.includes(d));
-  const withDate = hasDate ? withNumber : `${withNumber} · ${date}`;
+  // (An unreadable date formats as '': the subject then goes without one rather than end in "· ".)
+  const withDate = hasDate || !date ? withNumber : `${withNumber} · ${date}`;
   // Long subjects get folded and truncated by clients anyway; keep it sane.
   return withDate.length > 200 ? withDate.slice(0, 199) + '…' : withDate;
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { RenderedEmail } from '../model.js';
 import { addressOf, buildMessageTemplate, signDkim, spliceMessage, type DkimOptions, type MessageTemplate } from '../deliver/headers.js';
-import { escapeHtml } from './pages.js';
+import { escapeHtml } from '../render/archive.js';
 
 export interface ConfirmationMail {
   raw: Buffer;

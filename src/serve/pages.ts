@@ -4,7 +4,6 @@
  */
 
 // The archive's escaper (also drops characters HTML cannot carry): one escaping rule for every page we serve.
-export { escapeHtml } from '../render/archive.js';
 import { escapeHtml } from '../render/archive.js';
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}

@@ -161,6 +161,8 @@ describe('renderEmail: size budget', () => {
   it('emailSubject appends the number and date only when missing', () => {
     const d = loadDigest('realistic');
     expect(emailSubject({ ...d, subject: 'Issue #3 — 30 Nov 2026' }, config)).toBe('Issue #3 — 30 Nov 2026');
+    // A record whose date cannot be read gets no dangling separator.
+    expect(emailSubject({ ...d, subject: 'Weekly', number: 3, date: '2026-02-30' }, config)).toBe('Weekly · #3');
     expect(emailSubject({ ...d, subject: 'x'.repeat(400) }, config).length).toBeLessThanOrEqual(200);
   });
 });
