@@ -51,6 +51,21 @@ describe('counterpoints', () => {
     expect(r2.counterpoints.filter((c) => r2.quotes.find((q) => q.id === c.quoteId)?.speaker === 'gary-marcus')).toEqual([]);
   });
 
+  it('a claim whose best answer went to a claim it fits better gets none, not its next-best passage', () => {
+    const item = makeItem(
+      [
+        `Ilya Sutskever: ${claim}`,
+        'Gary Marcus: This is not a scientific method; research taste that ignores the evidence when experiments contradict you is theology and wishful thinking, plain and simple.',
+        'Yann LeCun: I would add, and this is not a small point, that the whole field has been wrong about elegant ideas before and paid dearly for it.',
+        `Ilya Sutskever: ${claim.replace('The top-down belief', 'That top-down belief')}`,
+      ].join('\n'),
+    );
+    const r = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.01 } });
+    // One answer, to one of the two claims; the other claim does not fall back to the weaker passage.
+    expect(r.counterpoints).toHaveLength(1);
+    expect(r.counterpoints[0]!.text).toContain('theology');
+  });
+
   it('the same speaker never answers themself', () => {
     const item = makeItem(`Ilya Sutskever: ${claim}\nIlya Sutskever: But this is not a naive theology; the evidence is not ignored, research taste is wrong sometimes.`);
     expect(analyze([item], { themes, speakers, analyze: cfg }).counterpoints).toEqual([]);
