@@ -21,7 +21,7 @@ import type { SeenLedger } from './gather/index.js';
 import { readRecords, writeRecord } from './publish/records.js';
 import { buildSite, issueUrl } from './render/archive.js';
 import { renderEmail } from './render/email.js';
-import { deliver, sendTest } from './deliver/send.js';
+import { deliver, requireSmtpSecret, sendTest } from './deliver/send.js';
 import { readSubscribers } from './deliver/subscribers.js';
 import { createTransport } from './deliver/transports.js';
 import { readExportedSubscribers } from './serve/client.js';
@@ -78,10 +78,11 @@ export function deliveryIncomplete(d: DeliverySummary | null): boolean {
  * the example.com sample).
  */
 export function checkDelivery(env: NodeJS.ProcessEnv, opts: { needsList: boolean; outboxDir: string }): void {
-  createTransport(env, { outboxDir: opts.outboxDir, rateLimitPerSecond: 0 }).close().catch(() => undefined);
-  if (!env.SMTP_URL) return;
-  if (!env.UNSUBSCRIBE_SECRET)
-    throw new DigestError('ENV_MISSING', 'UNSUBSCRIBE_SECRET is not set', { origin: 'environment', hint: 'set UNSUBSCRIBE_SECRET (e.g. `openssl rand -hex 32`); sending through SMTP signs every unsubscribe link with it' });
+  // The transport deliver would use (so a blank SMTP_URL means the outbox here as there), only to check it.
+  const transport = createTransport(env, { outboxDir: opts.outboxDir, rateLimitPerSecond: 0 });
+  transport.close().catch(() => undefined);
+  if (transport.name !== 'smtp') return;
+  requireSmtpSecret(env.UNSUBSCRIBE_SECRET);
   if (opts.needsList && !env.SUBSCRIBERS && !env.SUBSCRIBERS_FILE && !env.SUBSCRIBERS_URL)
     throw new DigestError('ENV_MISSING', 'SMTP_URL is set but no subscriber list is', {
       origin: 'environment',

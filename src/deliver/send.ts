@@ -120,14 +120,18 @@ export function httpsUrlMaker(base: string | null): (token: string) => string | 
   return (token) => (/^[A-Za-z0-9._-]+$/.test(token) ? head + token + tail : unsubscribeHttpsUrl(base, token));
 }
 
+/** Sending through SMTP needs a real unsubscribe secret: the error when there is none (also checked before a run writes). */
+export function requireSmtpSecret(secret: string | null | undefined): void {
+  if (secret && secret.trim()) return;
+  throw new DigestError('ENV_MISSING', 'UNSUBSCRIBE_SECRET is not set', {
+    origin: 'env UNSUBSCRIBE_SECRET',
+    hint: 'set UNSUBSCRIBE_SECRET (e.g. `openssl rand -hex 32`) before sending through SMTP: it signs the unsubscribe links',
+  });
+}
+
 function resolveSecret(secret: string | null, transport: Transport, log: (l: string) => void): string {
   if (secret && secret.trim()) return secret;
-  if (transport.name === 'smtp') {
-    throw new DigestError('ENV_MISSING', 'UNSUBSCRIBE_SECRET is not set', {
-      origin: 'env UNSUBSCRIBE_SECRET',
-      hint: 'set UNSUBSCRIBE_SECRET (e.g. `openssl rand -hex 32`) before sending through SMTP: it signs the unsubscribe links',
-    });
-  }
+  if (transport.name === 'smtp') requireSmtpSecret(secret);
   log(`notice: UNSUBSCRIBE_SECRET is not set; unsubscribe links in the ${transport.name} use the development secret`);
   return DEVELOPMENT_SECRET;
 }

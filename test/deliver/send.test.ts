@@ -367,3 +367,16 @@ describe('DKIM', () => {
     }
   });
 });
+
+describe('checkDelivery (before a run writes anything) agrees with deliver', () => {
+  it('a blank SMTP_URL is the outbox, and a blank secret is no secret', async () => {
+    const { checkDelivery } = await import('../../src/pipeline.js');
+    const outboxDir = mkdtempSync(path.join(tmpdir(), 'dd-check-'));
+    try {
+      expect(() => checkDelivery({ SMTP_URL: '  ' }, { needsList: true, outboxDir })).not.toThrow();
+      expect(() => checkDelivery({ SMTP_URL: 'smtp://127.0.0.1:9', UNSUBSCRIBE_SECRET: '  ' }, { needsList: false, outboxDir })).toThrow(/UNSUBSCRIBE_SECRET is not set/);
+    } finally {
+      rmSync(outboxDir, { recursive: true, force: true });
+    }
+  });
+});
