@@ -127,7 +127,9 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
     if (report.gathered === 0 && gathered.problems.length > 0) {
       report.ok = false;
       report.problems.push({ code: 'NOTHING_USABLE', origin: opts.sourcesDir, message: 'no source produced anything usable', hint: 'see the problems above; check the network and sources/feeds.yaml' });
-    } else await keepFeedState(opts, nextLedger);
+    }
+    // Also when nothing was usable: that is when every feed's failures in a row must still count up.
+    await keepFeedState(opts, nextLedger);
     return { report, digest: null, config, rendered: null };
   }
   const items: SourceItem[] = gathered.items.length ? gathered.items : gathered.known;

@@ -173,6 +173,20 @@ describe('digest run, end to end', () => {
   });
 });
 
+describe('every source failing', () => {
+  it('exits 1 with NOTHING_USABLE and still counts the feed failures in seen.json', async () => {
+    // Port 9 (discard) on 127.0.0.1: nothing listens, the fetch fails at once.
+    const dir = await tempProject({ feedsYaml: 'feeds:\n  - url: http://127.0.0.1:9/feed.xml\n    title: Down\n' });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(dir, 'sources', 'settings.yaml'), 'gather:\n  allowPrivateHosts: ["127.0.0.1"]\n');
+    const r = await runCli(['make', '--now', '2026-11-30T07:00:00Z'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/NOTHING_USABLE/);
+    const seen = JSON.parse(await readFile(path.join(dir, 'digests', 'seen.json'), 'utf8')) as { feeds: Record<string, { consecutiveFailures: number }> };
+    expect(Object.values(seen.feeds).map((f) => f.consecutiveFailures)).toEqual([1]);
+  });
+});
+
 describe('bad configuration', () => {
   it.each([
     ['themes.yaml', 'themes:\n  - id: x\n    title: X\n    description: bad: colon\n    cues: [a]\n', /themes\.yaml:4/],
