@@ -2,7 +2,7 @@ import { DEFAULT_GATHER } from '../config.js';
 import type { Config, FeedConfig, GatherConfig, Gathered, Problem, SourceHealth, SourceItem } from '../model.js';
 import { DigestError, redactUrl, toProblem } from '../errors.js';
 import { fetchFeed, type FeedFetcher, type FetchResult } from './fetch.js';
-import { sharedParsePool, type FeedParser } from './pool.js';
+import { parseFeed } from './feeds.js';
 import { readDroppedFiles } from './files.js';
 import {
   LedgerIndex, canonicalUrl, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, sha256, urlKey,
@@ -13,7 +13,6 @@ export { emptyLedger, readSeenLedger, writeSeenLedger, canonicalUrl } from './le
 export type { SeenLedger, LedgerEntry, FeedState } from './ledger.js';
 export { fetchFeed, type FeedFetcher, type FetchResult, type Conditional } from './fetch.js';
 export { parseFeed } from './feeds.js';
-export { closeParsePools } from './pool.js';
 export { parseDroppedFile, readDroppedFiles } from './files.js';
 export { sanitizeHtml, htmlToText } from './sanitize.js';
 
@@ -22,15 +21,6 @@ export const GATHER_DEFAULTS: GatherConfig = DEFAULT_GATHER;
 
 /** The issueId of ledger entries for items older than the first run's backfill window: seen, never issued. */
 export const BEFORE_BACKFILL = 'before-backfill-window';
-
-/**
- * Worker threads for parsing are off unless asked for. Measured on the 2-core machine the benchmark runs on
- * (200 local feeds, 10,000 items): a worker costs ~0.6 s of CPU to start (tsx, rss-parser, sanitize-html)
- * and ~100 MB of memory, and with the cores shared the warm pool's runs were no faster than parsing on the
- * main thread (wall time equalled CPU time either way). Real runs fetch over the internet, where parsing
- * is a small part of the wait. See src/gather/pool.ts.
- */
-const DEFAULT_PARSE_WORKERS = 0;
 
 /** How many feeds are fetched at once overall (the per-host limit applies within it). */
 export const GLOBAL_CONCURRENCY = 16;
@@ -80,7 +70,7 @@ interface FeedOutcome {
   fetched: Pick<FetchResult, 'etag' | 'lastModified'> | null;
 }
 
-async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: GatherConfig, fetcher: FeedFetcher, parser: FeedParser, limit: <T>(fn: () => Promise<T>) => Promise<T>): Promise<FeedOutcome> {
+async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: GatherConfig, fetcher: FeedFetcher, limit: <T>(fn: () => Promise<T>) => Promise<T>): Promise<FeedOutcome> {
   const origin = redactUrl(feed.url);
   const cond = { etag: state?.etag ?? null, lastModified: state?.lastModified ?? null };
   let fetched: FetchResult;
@@ -94,7 +84,7 @@ async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: G
   }
   const validators = { etag: fetched.etag, lastModified: fetched.lastModified };
   if (fetched.status === 'not-modified') return { feed, items: [], problems: [], status: 'not-modified', error: null, fetched: validators };
-  const parsed = await parser.parse(fetched.body, origin, { feed: { id: feed.id, stance: feed.stance, speakers: feed.speakers, primary: feed.primary }, baseUrl: fetched.finalUrl, maxItems: cfg.maxItemsPerFeed });
+  const parsed = await parseFeed(fetched.body, origin, { feed, baseUrl: fetched.finalUrl, maxItems: cfg.maxItemsPerFeed });
   if (parsed.fatal) {
     return { feed, items: [], problems: parsed.problems, status: 'failed', error: `${parsed.fatal.code}: ${parsed.fatal.message}`, fetched: validators };
   }
@@ -174,15 +164,7 @@ function withDefaults(cfg: Partial<GatherConfig> | undefined): GatherConfig {
  * seen-ledger. Returns the updated ledger without writing it: the pipeline writes it once the issue is
  * recorded. A failed feed never clears its ledger state (ETag, last success); it only counts the failure.
  */
-export async function gather(opts: {
-  config: Config;
-  sourcesDir: string;
-  ledger: SeenLedger;
-  now: Date;
-  fetch?: FeedFetcher;
-  /** Worker threads that parse feeds (kept for later calls); default 0: parse on this thread. */
-  parseWorkers?: number;
-}): Promise<{ gathered: Gathered; ledger: SeenLedger }> {
+export async function gather(opts: { config: Config; sourcesDir: string; ledger: SeenLedger; now: Date; fetch?: FeedFetcher }): Promise<{ gathered: Gathered; ledger: SeenLedger }> {
   const cfg = withDefaults(opts.config.gather);
   const nowIso = opts.now.toISOString();
   const ledger: SeenLedger = structuredClone(opts.ledger ?? emptyLedger());
@@ -193,11 +175,10 @@ export async function gather(opts: {
   // Feeds and files are independent: start the network first, read files meanwhile.
   const perHost = new Limiter(Math.max(1, cfg.perHostConcurrency));
   const global = new Limiter(GLOBAL_CONCURRENCY);
-  const parser = sharedParsePool(opts.parseWorkers ?? DEFAULT_PARSE_WORKERS);
   // Outcomes stay in the configured feed order, whatever order the fetches and parses finish in.
   const feedPromise = Promise.all(
     opts.config.feeds.map((feed) =>
-      gatherFeed(feed, ledger.feeds[feed.id], cfg, fetcher, parser, (fn) => global.run('*', () => perHost.run(hostKey(feed.url), fn))),
+      gatherFeed(feed, ledger.feeds[feed.id], cfg, fetcher, (fn) => global.run('*', () => perHost.run(hostKey(feed.url), fn))),
     ),
   );
   const files = await readDroppedFiles(opts.sourcesDir);

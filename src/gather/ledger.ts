@@ -137,17 +137,6 @@ export function contentHashOf(text: string): string {
   return hash;
 }
 
-/** The normalized length of a text hashed in this thread, if remembered. */
-export function knownHashLength(hash: string): number | undefined {
-  return normalizedLengthByHash.get(hash);
-}
-
-/** Remember a normalized length learned elsewhere (a parse worker hashed the text). */
-export function rememberHashLength(hash: string, length: number): void {
-  if (normalizedLengthByHash.size >= 100_000) normalizedLengthByHash.clear();
-  normalizedLengthByHash.set(hash, length);
-}
-
 /** Whether `text` (whose contentHashOf is `hash`) is long enough for its hash to identify an item. */
 export function isHashable(text: string, hash: string): boolean {
   const n = normalizedLengthByHash.get(hash) ?? normalizeForHash(text).length;

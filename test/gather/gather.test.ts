@@ -211,4 +211,19 @@ describe('gather', () => {
     expect(srv.stats.maxInFlight).toBeLessThanOrEqual(3);
     expect(srv.stats.maxInFlight).toBeGreaterThanOrEqual(2);
   });
+
+  it('gives the same items, in configured feed order, whichever feed answers first', async () => {
+    const feeds = Array.from({ length: 6 }, (_, i) => feed(`o${i}`, `https://o${i}.example/feed.xml`));
+    const bodies = feeds.map((f, i) => rss([0, 1].map((k) => ({ title: `Feed ${i} post ${k}`, link: `https://o${i}.example/p/${k}`, date: ago(i + k) }))));
+    // Each feed answers after delays[i] ms, so the completion order is the one the delays set.
+    const answering = (delays: number[]): FeedFetcher => async (url) => {
+      const i = feeds.findIndex((f) => f.url === url);
+      await new Promise((r) => setTimeout(r, delays[i]));
+      return { status: 'ok', body: bodies[i]!, finalUrl: url, etag: null, lastModified: null };
+    };
+    const run = (delays: number[]) => gather({ config: config(feeds), sourcesDir: emptyDir(), ledger: emptyLedger(), now: NOW, fetch: answering(delays) });
+    const forward = await run(feeds.map((_, i) => i * 3));
+    expect(forward.gathered.items.map((i) => i.sourceId)).toEqual(feeds.flatMap((f) => [f.id, f.id]));
+    expect(await run(feeds.map((_, i) => (feeds.length - i) * 3))).toEqual(forward);
+  });
 });
