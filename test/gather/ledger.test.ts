@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
-import { NFKC_STABLE, sha256, canonicalUrl, contentHashOf, emptyLedger, isHashable, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
+import { NFKC_STABLE, sha256, canonicalUrl, contentHashOf, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
 import { gather, markIssued, type FeedFetcher } from '../../src/gather/index.js';
 import type { Config } from '../../src/model.js';
 import { rss, testConfig } from './helpers.js';
@@ -132,5 +132,108 @@ describe('ledger identity', () => {
     l.entries.abc = { key: 'url:x', firstSeen: '', issueId: 'first', contentHash: 'h', urls: [], guid: null };
     const item = { id: 'abc', links: [], contentHash: 'h', guid: null } as never;
     expect(markIssued(l, [item], 'second').entries.abc!.issueId).toBe('first');
+  });
+});
+
+/**
+ * seen.json is committed with the digests and read back by every later run: an entry's key and id (a hash of
+ * the key) must mean the same thing in every release. These tests pin both for each kind of identity, and
+ * check that a version-1 file written by hand, as it sits in a repository today, still marks its items seen.
+ */
+describe('seen.json format, version 1', () => {
+  const NOW = new Date('2026-11-30T08:00:00Z');
+  const FORMAT_CHANGED =
+    'the seen-ledger key format changed: every seen.json already committed would stop recognizing its items, and ' +
+    'they would be published again. Changing it needs SeenLedger.version bumped (src/gather/ledger.ts) and a ' +
+    'migration that reads version-1 files; until then keep ledgerKeyOf and itemIdOf as they are';
+  const cfg = { feeds: [{ id: 'f', url: 'https://f.example/rss', title: 'f', stance: 'neutral', speakers: [], primary: false }], gather: testConfig() } as unknown as Config;
+  const body = rss([
+    { title: 'The age of research', link: 'https://Example.org/age-of-research/?utm_source=rss#top', description: 'Ilya Sutskever says the age of scaling is over and research matters again.', date: 'Sun, 29 Nov 2026 00:00:00 GMT' },
+    { title: 'A post with neither link nor GUID', description: 'Scaling laws still hold, this post says, with neither a link nor a GUID.', date: 'Sun, 29 Nov 2026 00:00:00 GMT' },
+    { title: 'A reply by GUID', guid: 'tag:replies.example,2026:42', description: 'A reply arguing that scaling still works, known only by its GUID here.', date: 'Sun, 29 Nov 2026 00:00:00 GMT' },
+  ]);
+  const fetch: FeedFetcher = async (u) => ({ status: 'ok', body, finalUrl: u, etag: null, lastModified: null });
+  const sourcesDir = mkdtempSync(path.join(tmpdir(), 'dd-l-'));
+  mkdirSync(path.join(sourcesDir, 'notes'));
+  // A dropped file is keyed by its path even though it cites a URL.
+  writeFileSync(path.join(sourcesDir, 'notes/ilya.md'), '---\ntitle: Notes on the interview\nurl: https://www.dwarkesh.com/p/ilya-sutskever-2\n---\nWe are moving from the age of scaling to the age of research.\n');
+
+  it('keys a feed item by its canonical link (else GUID, else hash) and a dropped file by its path, under these ids', async () => {
+    const { ledger } = await gather({ config: cfg, sourcesDir, ledger: emptyLedger(), now: NOW, fetch });
+    const keys = Object.fromEntries(Object.entries(ledger.entries).map(([id, e]) => [id, e.key]));
+    expect(keys, FORMAT_CHANGED).toEqual({
+      '07f60a8af7bfa63b': 'url:example.org/age-of-research',
+      '42c1b1110d35f948': 'guid:tag:replies.example,2026:42',
+      'bbe333c65c39c317': 'hash:aa93f7473efe229f7b522e41b132b87f21b7054f661584a93d99e9465ec83be2',
+      'c196f25316aa29ed': 'file:notes/ilya.md',
+    });
+    // The same strings straight from the functions gather keys with.
+    expect(ledgerKeyOf({ url: 'https://example.org/age-of-research', guid: 'ignored-when-there-is-a-link', title: 't', text: 'x' }), FORMAT_CHANGED).toBe('url:example.org/age-of-research');
+    expect(ledgerKeyOf({ url: 'https://www.dwarkesh.com/p/ilya-sutskever-2', guid: null, file: 'notes/ilya.md', title: 't', text: 'x' }), FORMAT_CHANGED).toBe('file:notes/ilya.md');
+    expect(itemIdOf('file:notes/ilya.md'), FORMAT_CHANGED).toBe('c196f25316aa29ed');
+  });
+
+  it('a version-1 seen.json written by hand loads, and its items (edited since) are seen, not new', async () => {
+    const digestsDir = mkdtempSync(path.join(tmpdir(), 'dd-l-'));
+    // As committed by an earlier release. The content hashes are of earlier wordings (every item was edited
+    // since), so each item must be recognized by its key, link, GUID or path, not by its text.
+    writeFileSync(path.join(digestsDir, 'seen.json'), `{
+  "entries": {
+    "07f60a8af7bfa63b": {
+      "contentHash": "1111111111111111111111111111111111111111111111111111111111111111",
+      "firstSeen": "2026-11-20T08:00:00.000Z",
+      "guid": null,
+      "issueId": "2026-11-23-7",
+      "key": "url:example.org/age-of-research",
+      "urls": [
+        "https://example.org/age-of-research"
+      ]
+    },
+    "42c1b1110d35f948": {
+      "contentHash": "2222222222222222222222222222222222222222222222222222222222222222",
+      "firstSeen": "2026-11-20T08:00:00.000Z",
+      "guid": "tag:replies.example,2026:42",
+      "issueId": "2026-11-23-7",
+      "key": "guid:tag:replies.example,2026:42",
+      "urls": []
+    },
+    "bbe333c65c39c317": {
+      "contentHash": "3333333333333333333333333333333333333333333333333333333333333333",
+      "firstSeen": "2026-11-20T08:00:00.000Z",
+      "guid": null,
+      "issueId": "2026-11-23-7",
+      "key": "hash:aa93f7473efe229f7b522e41b132b87f21b7054f661584a93d99e9465ec83be2",
+      "urls": []
+    },
+    "c196f25316aa29ed": {
+      "contentHash": "4444444444444444444444444444444444444444444444444444444444444444",
+      "firstSeen": "2026-11-20T08:00:00.000Z",
+      "guid": null,
+      "issueId": "2026-11-23-7",
+      "key": "file:notes/ilya.md",
+      "urls": [
+        "https://www.dwarkesh.com/p/ilya-sutskever-2"
+      ]
+    }
+  },
+  "feeds": {
+    "f": {
+      "consecutiveFailures": 0,
+      "etag": "\\"v1\\"",
+      "lastError": null,
+      "lastModified": null,
+      "lastSuccess": "2026-11-23T08:00:00.000Z"
+    }
+  },
+  "version": 1
+}
+`);
+    const stored = await readSeenLedger(digestsDir);
+    expect(stored.feeds.f!.etag).toBe('"v1"');
+    const { gathered, ledger } = await gather({ config: cfg, sourcesDir, ledger: stored, now: NOW, fetch });
+    expect(gathered.items.map((i) => i.title), FORMAT_CHANGED).toEqual([]);
+    expect(gathered.known.map((i) => i.id).sort(), FORMAT_CHANGED).toEqual(['07f60a8af7bfa63b', '42c1b1110d35f948', 'bbe333c65c39c317', 'c196f25316aa29ed']);
+    expect(Object.keys(ledger.entries).sort()).toEqual(Object.keys(stored.entries).sort());
+    expect(Object.values(ledger.entries).every((e) => e.issueId === '2026-11-23-7')).toBe(true);
   });
 });
