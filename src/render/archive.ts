@@ -33,7 +33,14 @@ export const FEED_MAX_BYTES = 500 * 1024;
 /** Written into the output folder; lists what we produced and what each page was built from. */
 export const MANIFEST_FILE = '.digest-site.json';
 /** Bump when the view model or page set changes shape: a manifest from another version forces a full build. */
-const MODEL_VERSION = 2;
+const MODEL_VERSION = 3;
+/**
+ * Issues per theme page. Twenty, as in the feeds (FEED_ISSUES): with the weekly schedule a page is about five
+ * months, so a 500-issue theme is 25 pages, few enough to list by number. At most 24 quotes an issue
+ * (config's analyze.maxQuotes) keeps a page at a few hundred KB at worst instead of megabytes. Counted in
+ * issues, not quotes, so an issue's quotes stay together under its heading and every page is whole issues.
+ */
+export const THEME_PAGE_ISSUES = 20;
 
 // ───────────────────────────── small pure helpers ─────────────────────────────
 
@@ -314,10 +321,45 @@ export interface ViewTheme {
   slug: string;
   title: string;
   description: string;
+  /** Its first page, `/themes/<slug>/`: where every link to the theme goes. */
   href: string;
   count: number;
   /** Quotes newest first, grouped by issue. */
   groups: ViewGroup[];
+  lastmod: string | null;
+  /** The groups split into pages of `THEME_PAGE_ISSUES` issues, newest first (see paginateTheme). */
+  pages: ViewThemePage[];
+}
+
+/** A link to another page of the same theme. */
+export interface ThemePageLink {
+  number: number;
+  href: string;
+}
+
+/**
+ * One page of a theme: `/themes/<slug>/` is page 1 (newest), `/themes/<slug>/page/<n>/` the older ones. Holds
+ * only what that page shows, so its fingerprint (planIncremental) changes exactly when the page does.
+ */
+export interface ViewThemePage {
+  theme: { id: string; slug: string; title: string; description: string; href: string };
+  number: number;
+  pageCount: number;
+  href: string;
+  /** Output path under the site, without the base path: Eleventy's permalink. */
+  permalink: string;
+  /** Whole issues, newest first. */
+  groups: ViewGroup[];
+  /** Shown on page 1 only: they change with every issue, and older pages should not. */
+  totals: { quotes: number; issues: number } | null;
+  /** The page before (newer quotes, rel="prev") and after (older quotes, rel="next"); null at either end. */
+  newer: ThemePageLink | null;
+  older: ThemePageLink | null;
+  /** Page numbers for the navigation: first, last and the current one's neighbours; null where a gap is. */
+  numbers: (ThemePageLink | null)[];
+  /** The date range the page covers ("March 6, 2017 – July 17, 2017"), for the page's summary line. */
+  from: string;
+  to: string;
   lastmod: string | null;
 }
 
@@ -353,8 +395,8 @@ export interface ArchiveModel {
   latest: ViewIssue | null;
   themes: ViewTheme[];
   speakers: ViewSpeaker[];
-  /** The subsets to write this build (all of them, except in an incremental build). */
-  render: { issues: ViewIssue[]; themes: ViewTheme[]; speakers: ViewSpeaker[] };
+  /** The subsets to write this build (all of them, except in an incremental build); themes by page. */
+  render: { issues: ViewIssue[]; themes: ViewThemePage[]; speakers: ViewSpeaker[] };
   atom: string;
   jsonFeed: string;
   sitemap: string;
@@ -378,7 +420,7 @@ function stanceLabel(stance: string): string {
 }
 
 /** Build the whole view model from records (any order) and config. Pure: no clock, no files. */
-export function toArchiveModel(records: Digest[], config: Config): ArchiveModel {
+export function toArchiveModel(records: Digest[], config: Config, options: { themePageIssues?: number } = {}): ArchiveModel {
   const language = config.site.language || 'en';
   const digests = sortIssues(records);
   const themeTitle = new Map<string, { title: string; description: string }>();
@@ -421,7 +463,7 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
     let t = themes.get(id);
     if (!t) {
       const info = themeTitle.get(id) ?? { title: id, description: '' };
-      t = { id, slug: slug(id), title: info.title, description: info.description, href: themeHref(id), count: 0, groups: [], lastmod: null };
+      t = { id, slug: slug(id), title: info.title, description: info.description, href: themeHref(id), count: 0, groups: [], lastmod: null, pages: [] };
       themes.set(id, t);
     }
     return t;
@@ -522,6 +564,8 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
     return x;
   };
   const themeList = [...themes.values()].map(finish).filter((t) => t.count > 0);
+  const publishedAt = new Map(issues.map((i) => [i.id, i.publishedAt]));
+  for (const t of themeList) t.pages = paginateTheme(t, options.themePageIssues ?? THEME_PAGE_ISSUES, publishedAt);
   const speakerList = [...speakers.values()].map(finish).filter((s) => s.count > 0 || s.counters.length > 0);
   for (const s of speakerList) {
     if (!s.lastmod && s.counters[0]) s.lastmod = issues.find((i) => i.id === s.counters[0]?.answers.issue.id)?.publishedAt ?? null;
@@ -546,7 +590,7 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
     latest: issues[0] ?? null,
     themes: themeList,
     speakers: speakerList,
-    render: { issues, themes: themeList, speakers: speakerList },
+    render: { issues, themes: themeList.flatMap((t) => t.pages), speakers: speakerList },
     atom: '',
     jsonFeed: '',
     sitemap: '',
@@ -556,6 +600,66 @@ export function toArchiveModel(records: Digest[], config: Config): ArchiveModel 
   model.jsonFeed = feeds.json;
   model.sitemap = renderSitemap(model);
   return model;
+}
+
+/**
+ * A theme's groups (newest first) cut into pages of `perPage` issues. The cuts are counted from the oldest
+ * issue, so every page but the first holds exactly `perPage` issues and page 1 the newest 1 to `perPage`: a
+ * new issue then changes page 1 alone, and only when page 1 is full does the next one open a new page 1 and
+ * move every older page down a number (once every `perPage` issues of the theme, where counting from the
+ * newest would change every page every time). `publishedAt` gives each issue's time, for the sitemap.
+ */
+export function paginateTheme(
+  theme: Pick<ViewTheme, 'id' | 'slug' | 'title' | 'description' | 'href' | 'count' | 'groups'>,
+  perPage: number,
+  publishedAt: ReadonlyMap<string, string>,
+): ViewThemePage[] {
+  const size = Math.max(1, Math.floor(perPage));
+  const total = theme.groups.length;
+  const pageCount = Math.max(1, Math.ceil(total / size));
+  // Page 1 takes the remainder; with no remainder it is a full page like the others.
+  const firstSize = total - (pageCount - 1) * size;
+  const link = (n: number): ThemePageLink => ({ number: n, href: n === 1 ? theme.href : `${theme.href}page/${n}/` });
+  const info = { id: theme.id, slug: theme.slug, title: theme.title, description: theme.description, href: theme.href };
+  const pages: ViewThemePage[] = [];
+  for (let n = 1; n <= pageCount; n++) {
+    const start = n === 1 ? 0 : firstSize + (n - 2) * size;
+    const groups = theme.groups.slice(start, n === 1 ? firstSize : start + size);
+    pages.push({
+      theme: info,
+      number: n,
+      pageCount,
+      href: link(n).href,
+      permalink: n === 1 ? `/themes/${theme.slug}/` : `/themes/${theme.slug}/page/${n}/`,
+      groups,
+      totals: n === 1 ? { quotes: theme.count, issues: total } : null,
+      newer: n > 1 ? link(n - 1) : null,
+      older: n < pageCount ? link(n + 1) : null,
+      numbers: pageNumbers(n, pageCount).map((k) => (k === null ? null : link(k))),
+      from: groups[groups.length - 1]?.issue.dateLabel ?? '',
+      to: groups[0]?.issue.dateLabel ?? '',
+      lastmod: (groups[0] && publishedAt.get(groups[0].issue.id)) ?? null,
+    });
+  }
+  return pages;
+}
+
+/**
+ * The page numbers a pager shows: the first, the last, and two either side of the current one, with null for
+ * each gap ("1 … 4 5 6 7 8 … 25"); a gap of a single page shows that page instead.
+ */
+export function pageNumbers(current: number, count: number): (number | null)[] {
+  const shown = new Set<number>([1, count]);
+  for (let k = current - 2; k <= current + 2; k++) if (k >= 1 && k <= count) shown.add(k);
+  const sorted = [...shown].sort((a, b) => a - b);
+  const out: (number | null)[] = [];
+  for (const k of sorted) {
+    const last = out[out.length - 1];
+    if (typeof last === 'number' && k - last === 2) out.push(last + 1);
+    else if (typeof last === 'number' && k - last > 2) out.push(null);
+    out.push(k);
+  }
+  return out;
 }
 
 // ───────────────────────────── feeds and sitemap ─────────────────────────────
@@ -677,7 +781,10 @@ export function renderSitemap(model: ArchiveModel): string {
   urls.push({ loc: model.site.root, lastmod: latest });
   for (const i of model.issues) urls.push({ loc: i.absUrl, lastmod: i.publishedAt });
   urls.push({ loc: `${model.site.root}themes/`, lastmod: latest });
-  for (const t of model.themes) urls.push({ loc: abs(t.href), lastmod: t.lastmod });
+  for (const t of model.themes) {
+    urls.push({ loc: abs(t.href), lastmod: t.lastmod });
+    for (const p of t.pages.slice(1)) urls.push({ loc: abs(p.href), lastmod: p.lastmod });
+  }
   urls.push({ loc: `${model.site.root}speakers/`, lastmod: latest });
   for (const s of model.speakers) urls.push({ loc: abs(s.href), lastmod: s.lastmod });
   urls.push({ loc: `${model.site.root}subscribe/`, lastmod: null });
@@ -691,11 +798,13 @@ export function renderSitemap(model: ArchiveModel): string {
 
 // ───────────────────────────── incremental builds ─────────────────────────────
 
-interface Manifest {
+export interface Manifest {
   version: number;
-  /** Hash of config, templates and this module's model version: any change forces a full build. */
+  /** Hash of config, templates, this module's model version and the page size: any change forces a full build. */
   inputs: string;
-  records: Record<string, { hash: string; themes: string[]; speakers: string[] }>;
+  records: Record<string, { hash: string; speakers: string[] }>;
+  /** Each theme page's fingerprint (themePageFingerprints), by permalink. */
+  themePages: Record<string, string>;
   files: string[];
 }
 
@@ -717,44 +826,53 @@ async function hashTemplates(): Promise<string> {
 async function readManifest(siteDir: string): Promise<Manifest | null> {
   try {
     const m = JSON.parse(await readFile(path.join(siteDir, MANIFEST_FILE), 'utf8')) as Manifest;
-    return m.version === MODEL_VERSION && typeof m.inputs === 'string' && isObject(m.records) && Array.isArray(m.files) ? m : null;
+    return m.version === MODEL_VERSION && typeof m.inputs === 'string' && isObject(m.records) && isObject(m.themePages) && Array.isArray(m.files) ? m : null;
   } catch {
     return null;
   }
 }
 
-function recordFacts(issue: ViewIssue): { themes: string[]; speakers: string[] } {
-  const themes = new Set<string>();
+function recordFacts(issue: ViewIssue): { speakers: string[] } {
   const speakers = new Set<string>();
   for (const s of issue.sections) {
     for (const q of s.quotes) {
-      for (const t of q.themes) themes.add(t.id);
       if (q.speakerHref) speakers.add(q.speakerHref);
       for (const c of q.counterpoints) if (c.speakerHref) speakers.add(c.speakerHref);
     }
   }
-  return { themes: [...themes].sort(), speakers: [...speakers].sort() };
+  return { speakers: [...speakers].sort() };
+}
+
+/**
+ * A hash of everything each theme page shows (its view model: quotes, links, page numbers), by permalink. A
+ * page is rewritten when its hash changes, which catches what reasoning about records would miss (a removed
+ * issue shifting the cuts, a page count changing the pager) and spares what it would redo (older pages that a
+ * new issue leaves as they were). About 0.2 s for a 500-issue archive.
+ */
+export function themePageFingerprints(model: Pick<ArchiveModel, 'themes'>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of model.themes) for (const p of t.pages) out[p.permalink] = sha256(JSON.stringify(p));
+  return out;
 }
 
 /**
  * What an incremental build must rewrite: issues whose record changed or appeared, their neighbours (their
- * prev/next links change), and the theme and speaker pages any changed or removed record touched. Home, feeds,
- * sitemap and the small pages are always rewritten.
+ * prev/next links change), the theme pages whose fingerprint changed, and the speaker pages any changed or
+ * removed record touched. Home, feeds, sitemap and the small pages are always rewritten.
  */
 export function planIncremental(
   model: ArchiveModel,
   hashes: Record<string, string>,
-  previous: Manifest['records'],
+  previous: Pick<Manifest, 'records' | 'themePages'>,
+  fingerprints: Record<string, string> = themePageFingerprints(model),
 ): ArchiveModel['render'] {
   const changed = new Set<string>();
-  const themes = new Set<string>();
   const speakers = new Set<string>();
-  const touch = (facts: { themes: string[]; speakers: string[] }): void => {
-    facts.themes.forEach((t) => themes.add(t));
+  const touch = (facts: { speakers: string[] }): void => {
     facts.speakers.forEach((s) => speakers.add(s));
   };
   model.issues.forEach((issue, i) => {
-    const before = previous[issue.id];
+    const before = previous.records[issue.id];
     if (before && before.hash === hashes[issue.id]) return;
     changed.add(issue.id);
     const newer = model.issues[i - 1];
@@ -765,7 +883,7 @@ export function planIncremental(
     if (before) touch(before);
   });
   const current = new Set(model.issues.map((i) => i.id));
-  for (const [id, before] of Object.entries(previous)) {
+  for (const [id, before] of Object.entries(previous.records)) {
     if (current.has(id)) continue;
     touch(before);
     // A removed issue changes its neighbours' links; without its date we rewrite the issues next to the gap.
@@ -774,7 +892,7 @@ export function planIncremental(
   }
   return {
     issues: model.issues.filter((i) => changed.has(i.id)),
-    themes: model.themes.filter((t) => themes.has(t.id)),
+    themes: model.render.themes.filter((p) => previous.themePages[p.permalink] !== fingerprints[p.permalink]),
     speakers: model.speakers.filter((s) => speakers.has(s.href)),
   };
 }
@@ -792,21 +910,25 @@ export interface BuildSiteOptions {
   skipSearchIndex?: boolean;
   /** Quotes rendered per Eleventy pass (see PASS_WEIGHT, the default); tests set it low to force passes. */
   passWeight?: number;
+  /** Issues per theme page (default THEME_PAGE_ISSUES); tests set it low to get several pages. */
+  themePageIssues?: number;
 }
 
 /**
  * Build the archive from the records in digestsDir into siteDir. Returns the number of HTML pages written and
- * every file the site consists of (relative to siteDir). A full build removes files an earlier build wrote
- * that this one no longer produces (an issue record deleted), and nothing else.
+ * every file the site consists of (relative to siteDir). A build removes files an earlier build wrote that
+ * this one no longer produces (an issue record deleted, a theme with fewer pages), and nothing else.
  */
 export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number; files: string[] }> {
   const siteDir = path.resolve(opts.siteDir);
   // The parsed records are dropped once the model is made: the model keeps only what the pages show.
-  const { model, hashes } = await readArchiveModel(path.resolve(opts.digestsDir), opts.config);
-  const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, await hashTemplates()]));
+  const themePageIssues = opts.themePageIssues ?? THEME_PAGE_ISSUES;
+  const { model, hashes } = await readArchiveModel(path.resolve(opts.digestsDir), opts.config, themePageIssues);
+  const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, themePageIssues, await hashTemplates()]));
   const previous = await readManifest(siteDir);
   const incremental = Boolean(opts.incremental && previous && previous.inputs === inputs);
-  if (incremental && previous) model.render = planIncremental(model, hashes, previous.records);
+  const fingerprints = themePageFingerprints(model);
+  if (incremental && previous) model.render = planIncremental(model, hashes, previous, fingerprints);
   await mkdir(siteDir, { recursive: true });
 
   // Eleventy keeps every page it renders in memory until its build ends (the body, then the page with its
@@ -830,7 +952,9 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   const files = new Set<string>(written);
   const pageFiles = expectedPages(model);
   for (const f of pageFiles) files.add(f);
-  if (previous && !incremental) {
+  // Incremental builds too: a page the model no longer has (a theme's last page after a record was removed)
+  // would otherwise stay on disk, outside the manifest, with a pager pointing past the end.
+  if (previous) {
     for (const stale of previous.files) {
       if (!files.has(stale) && !stale.startsWith('pagefind/')) await rm(path.join(siteDir, stale), { force: true });
     }
@@ -839,21 +963,26 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
     version: MODEL_VERSION,
     inputs,
     records: Object.fromEntries(model.issues.map((i) => [i.id, { hash: hashes[i.id] ?? '', ...recordFacts(i) }])),
+    themePages: fingerprints,
     files: [...files].sort(),
   };
   await writeFile(path.join(siteDir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`);
   return { pages: [...written].filter((f) => f.endsWith('.html')).length, files: manifest.files };
 }
 
-async function readArchiveModel(digestsDir: string, config: Config): Promise<{ model: ArchiveModel; hashes: Record<string, string> }> {
+async function readArchiveModel(
+  digestsDir: string,
+  config: Config,
+  themePageIssues: number,
+): Promise<{ model: ArchiveModel; hashes: Record<string, string> }> {
   const { digests, hashes } = await readDigestRecords(digestsDir);
-  return { model: toArchiveModel(digests, config), hashes };
+  return { model: toArchiveModel(digests, config, { themePageIssues }), hashes };
 }
 
 /**
  * Quotes (each counterpoint counts as one more) rendered per Eleventy pass: ~1 KB of HTML each, so about 24 MB
- * of pages a pass, twice the largest theme page of a 500-issue archive (a page is rendered whole). Smaller
- * passes saved little more memory (that page sets the floor) and cost more builds.
+ * of pages a pass. Chosen when a 500-issue theme was one ~12 MB page (a page is rendered whole, so the largest
+ * sets the floor); theme pages are now paged (THEME_PAGE_ISSUES), and the largest page is a speaker's.
  */
 export const PASS_WEIGHT = 24_000;
 
@@ -867,7 +996,7 @@ let gc: (() => void) | null | undefined;
  * after any pass. Node exposes gc() only under --expose-gc; it is switched on just long enough to take the
  * function from a fresh context and off again (as jest's leak detector does). Without it, builds still work.
  */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   if (gc === undefined) {
     const exposed = (globalThis as { gc?: () => void }).gc;
     try {
@@ -980,7 +1109,7 @@ function expectedPages(model: ArchiveModel): string[] {
   const html = (href: string): string => `${href.slice(model.site.basePath.length)}index.html`;
   return [
     ...model.issues.map((i) => html(i.href)),
-    ...model.themes.map((t) => html(t.href)),
+    ...model.themes.flatMap((t) => t.pages.map((p) => html(p.href))),
     ...model.speakers.map((s) => html(s.href)),
   ];
 }

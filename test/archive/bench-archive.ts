@@ -6,12 +6,12 @@
  *   npx tsx test/archive/bench-archive.ts [issues=500]     prints one JSON line
  *   import { timeArchiveBuilds } from './test/archive/bench-archive.ts'
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSite } from '../../src/render/archive.js';
 import type { Digest } from '../../src/model.js';
-import { fixtureDigests, tempDir, testConfig } from './support.js';
+import { fixtureDigests, listFiles, tempDir, testConfig } from './support.js';
 
 export interface ArchiveTimings {
   issues: number;
@@ -21,6 +21,18 @@ export interface ArchiveTimings {
   fullAfterAddMs: number;
   /** Full build without the Pagefind index, to show what search costs. */
   fullNoSearchMs: number;
+  /** The largest theme page of the full build (bytes) and its path: what a reader downloads at worst. */
+  largestThemePage: { file: string; bytes: number };
+}
+
+/** The largest HTML file under siteDir/themes/. */
+async function largestThemePage(siteDir: string): Promise<{ file: string; bytes: number }> {
+  let largest = { file: '', bytes: 0 };
+  for (const f of await listFiles(path.join(siteDir, 'themes'), '.html')) {
+    const { size } = await stat(path.join(siteDir, 'themes', f));
+    if (size > largest.bytes) largest = { file: `themes/${f}`, bytes: size };
+  }
+  return largest;
 }
 
 function dateAfter(start: string, days: number): string {
@@ -71,12 +83,13 @@ export async function timeArchiveBuilds(opts: { issues?: number } = {}): Promise
   };
   const site = path.join(work, 'site');
   const full = await time(site, true);
+  const largest = await largestThemePage(site);
   const noSearch = await time(path.join(work, 'site-nosearch'), false, true);
   await write(issues + 1);
   const inc = await time(site, true);
   const fullAfter = await time(path.join(work, 'site-full'), false);
   await rm(work, { recursive: true, force: true });
-  return { issues, pages: full.pages, fullMs: full.ms, incrementalMs: inc.ms, fullAfterAddMs: fullAfter.ms, fullNoSearchMs: noSearch.ms };
+  return { issues, pages: full.pages, fullMs: full.ms, incrementalMs: inc.ms, fullAfterAddMs: fullAfter.ms, fullNoSearchMs: noSearch.ms, largestThemePage: largest };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, parseDigestRecord, planIncremental, planPasses, quoteAnchor,
-  safeHref, siteRoot, toArchiveModel,
+  safeHref, siteRoot, themePageFingerprints, toArchiveModel,
 } from '../../src/render/archive.js';
 import { DigestError } from '../../src/errors.js';
 import type { Config, Digest } from '../../src/model.js';
@@ -157,18 +157,19 @@ describe('feeds', () => {
 describe('planIncremental', () => {
   const model = toArchiveModel(digests, config);
   const hashes = Object.fromEntries(digests.map((d) => [d.id, `h-${d.id}`]));
-  const facts = { themes: ['scaling-era'], speakers: ['/speakers/renata-sollberger/'] };
+  const facts = { speakers: ['/speakers/renata-sollberger/'] };
 
   it('rewrites nothing when no record changed', () => {
-    const previous = Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}`, ...facts }]));
+    const previous = { records: Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}`, ...facts }])), themePages: themePageFingerprints(model) };
     expect(planIncremental(model, hashes, previous)).toEqual({ issues: [], themes: [], speakers: [] });
   });
 
-  it('rewrites a new issue, its older neighbour, and the themes and speakers it touches', () => {
-    const previous = Object.fromEntries(digests.slice(1).map((d) => [d.id, { hash: `h-${d.id}`, ...facts }]));
+  it('rewrites a new issue, its older neighbour, the theme pages that show it and the speakers it touches', () => {
+    const before = toArchiveModel(digests.slice(1), config);
+    const previous = { records: Object.fromEntries(digests.slice(1).map((d) => [d.id, { hash: `h-${d.id}`, ...facts }])), themePages: themePageFingerprints(before) };
     const plan = planIncremental(model, hashes, previous);
     expect(plan.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2']);
-    expect(plan.themes.map((t) => t.id).sort()).toEqual(['generalization', 'scaling-era', 'timelines']);
+    expect(plan.themes.map((p) => p.permalink).sort()).toEqual(['/themes/generalization/', '/themes/scaling-era/', '/themes/timelines/']);
     expect(plan.speakers.map((s) => s.id).sort()).toEqual(['ilya-sutskever', 'renata-sollberger']);
   });
 });
