@@ -206,11 +206,11 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
     } catch (err) {
       throw new DigestError('FILE_UNREADABLE', (err as Error).message, { origin: file, hint: 'check the path' });
     }
-    const { item, problems } = parseDroppedFile(contents, file);
+    const { item, problems, textOffset } = parseDroppedFile(contents, file);
     for (const line of problemLines(problems)) io.err(line);
     if (item) {
       items.push(item);
-      shift.set(item.origin, contents.endsWith(item.text) ? contents.length - item.text.length : 0);
+      shift.set(item.origin, textOffset ?? 0);
     }
   }
   const analysis = analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze });

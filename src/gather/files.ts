@@ -154,11 +154,22 @@ function firstNonEmptyLine(text: string): string | null {
   return null;
 }
 
+export interface ParsedDroppedFile {
+  item: SourceItem | null;
+  problems: Problem[];
+  /**
+   * Where item.text starts in `contents` (after the front matter block and any byte-order mark), so a quote's
+   * offsets into the text index the file as it is on disk at textOffset + start. Null when there is no item,
+   * and for HTML, whose text is that of the sanitized markup rather than a slice of the file.
+   */
+  textOffset: number | null;
+}
+
 /**
  * Parse one dropped file's contents (pure). A front matter block that does not parse makes the file
  * unusable (item null) with a problem naming `file:line`; a bad field is a problem and is ignored.
  */
-export function parseDroppedFile(contents: string, relPath: string): { item: SourceItem | null; problems: Problem[] } {
+export function parseDroppedFile(contents: string, relPath: string): ParsedDroppedFile {
   const rel = relPath.split(path.sep).join('/');
   // A byte-order mark is not text anyone quotes.
   const src = contents.startsWith('\uFEFF') ? contents.slice(1) : contents;
@@ -171,11 +182,11 @@ export function parseDroppedFile(contents: string, relPath: string): { item: Sou
     if (!fm.closed) {
       problems.push(problem(rel, 1, 'front matter opened with --- on line 1 is never closed',
         'add a line containing only --- after the last front matter line (or remove the first --- if the file has no front matter)'));
-      return { item: null, problems };
+      return { item: null, problems, textOffset: null };
     }
     const parsed = readFrontMatter(src, rel, fm);
     problems.push(...parsed.problems);
-    if (parsed.data === null) return { item: null, problems };
+    if (parsed.data === null) return { item: null, problems, textOffset: null };
     data = parsed.data;
     dateInvalid = parsed.dateInvalid;
     body = fm.body;
@@ -212,7 +223,8 @@ export function parseDroppedFile(contents: string, relPath: string): { item: Sou
     html,
     contentHash,
   };
-  return { item, problems };
+  // The body is a suffix of the file (splitFrontMatter slices it off the end), so its start is the difference.
+  return { item, problems, textOffset: html === null ? contents.length - body.length : null };
 }
 
 /** Every dropped file under sourcesDir, relative paths with forward slashes, sorted. */

@@ -19,6 +19,26 @@ describe('parseDroppedFile', () => {
     expect(item!.text.indexOf('It’s back')).toBe(body.indexOf('It’s back'));
   });
 
+  it('says where the text starts in the file: after the front matter (and a byte-order mark), at 0 without', () => {
+    const body = 'Ilya: “It’s back to the age of research again.”\n';
+    const withFm = `---\ntitle: The interview\nspeakers: [ilya-sutskever]\n---\n${body}`;
+    const a = parseDroppedFile(withFm, 'a.md');
+    expect(a.textOffset).toBe(56);
+    expect(withFm.slice(a.textOffset!)).toBe(a.item!.text);
+    // An offset into the text plus textOffset is the same words in the file on disk.
+    const at = a.item!.text.indexOf('It’s back');
+    expect(withFm.slice(a.textOffset! + at, a.textOffset! + at + 9)).toBe('It’s back');
+    const b = parseDroppedFile(body, 'b.txt');
+    expect(b.textOffset).toBe(0);
+    expect(b.item!.text).toBe(body);
+    // A byte-order mark is not in the text but is in the file (readFile keeps it).
+    const c = parseDroppedFile('\uFEFF---\ntitle: x\n---\nbody\n', 'c.md');
+    expect(c.textOffset).toBe(18);
+    expect(c.item!.text).toBe('body\n');
+    expect(parseDroppedFile('<p>Hi</p>', 'd.html').textOffset).toBeNull();
+    expect(parseDroppedFile('---\ntitle: x\nno end\n', 'e.md').textOffset).toBeNull();
+  });
+
   it('without front matter, the whole file is the text and the first line the title', () => {
     const src = '\n\n  TMT Breakout  \nsecond line\n';
     const { item, problems } = parseDroppedFile(src, 'a.txt');
