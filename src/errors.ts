@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   SMTP_AUTH_FAILED: 'the SMTP server refused our credentials',
   SMTP_UNREACHABLE: 'the SMTP server could not be reached',
   SMTP_TLS_FAILED: "the SMTP server's TLS certificate was not accepted (expired, self-signed or for another host)",
+  SMTP_CLIENT_UNSUPPORTED: 'the installed nodemailer is not the version the smtp transport was written for (its connection internals differ)',
   SEND_ABORTED: 'too many sends failed, the run stopped',
   LEDGER_CORRUPT: 'a ledger file in digests/ does not parse',
   LEDGER_HEALED: 'a run stopped between writing an issue record and the seen ledger; this run settled the ledger',

@@ -5,6 +5,8 @@
  *           the dry run of a real send.
  *   smtp    SMTP_URL set: a pool of connections that nodemailer's SMTPConnection opens (connect, EHLO, STARTTLS,
  *           AUTH) and on which we run each message transaction ourselves (Session), sending pre-built raw messages.
+ *           Session takes over nodemailer's socket through its internals (nodemailer is pinned exactly); with a
+ *           nodemailer whose internals differ, verify() fails with SMTP_CLIENT_UNSUPPORTED before anyone is sent.
  *   json    an in-memory sink (nodemailer's jsonTransport idea) for tests and the benchmark.
  *
  * Why our own small pool and transaction rather than createTransport({pool:true}): exactly-once delivery needs
@@ -13,8 +15,9 @@
  * dot; nodemailer's pooled transport reads the message stream ahead into buffers, while Session writes the
  * whole body, calls `onCommit`, and only then writes the dot.
  */
-import { Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import { access, mkdir, writeFile, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { DigestError, redactUrl } from '../errors.js';
@@ -79,25 +82,6 @@ export function dataBytes(raw: Buffer | string): Buffer {
   const bare = /\r(?!\n)|(?<!\r)\n/.test(s);
   if (!bare && !s.startsWith('.') && !s.includes('\n.')) return buf;
   return Buffer.from(dotStuff(bare ? crlf(s) : s, true), 'latin1');
-}
-
-function bodyStream(chunks: readonly Buffer[], onCommit?: () => void | Promise<void>): Readable {
-  let started = false;
-  return new Readable({
-    read() {
-      if (started) return;
-      started = true;
-      // The whole body goes now; the end of the stream (which makes nodemailer write the end-of-data dot,
-      // the only thing that lets the server accept the message) waits for the commit hook.
-      for (const c of chunks) this.push(c);
-      Promise.resolve()
-        .then(() => onCommit?.())
-        .then(
-          () => this.push(null),
-          (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
-        );
-    },
-  });
 }
 
 // ───────────────────────────── outbox ─────────────────────────────
@@ -182,6 +166,11 @@ export interface SmtpOptions {
   socketTimeoutMs: number;
   /** false: accept a TLS certificate that does not verify (overrides SMTP_URL's ?tls=insecure when set). */
   rejectUnauthorized?: boolean;
+  /**
+   * How Session reads nodemailer's connection internals. Default: the connection object itself. A seam for tests,
+   * which stand in another nodemailer version's shape to check that it fails at verify(), before anything is sent.
+   */
+  connInternals?: (conn: SMTPConnection) => unknown;
 }
 
 const DOT_CRLF = Buffer.from('.\r\n');
@@ -199,13 +188,36 @@ type SessionSocket = NodeJS.WritableStream & {
   removeListener(event: string, fn: (...args: never[]) => void): unknown;
 };
 
-/** The members of nodemailer's SMTPConnection (10.6.1, pinned exactly in package.json) that Session uses. */
+/** The nodemailer version whose SMTPConnection internals Session was written against (pinned exactly in package.json). */
+const NODEMAILER_WRITTEN_FOR = '10.6.1';
+
+/** The members of nodemailer's SMTPConnection that Session uses. */
 interface ConnInternals {
-  _socket?: SessionSocket;
+  _socket?: SessionSocket | false;
   _onSocketData?: (chunk: Buffer) => void;
   _responseActions?: unknown[];
   _remainder?: string;
   _supportedExtensions?: string[];
+}
+
+/** The installed nodemailer's version, for the error that says it is not the one we were written for. */
+function installedNodemailerVersion(): string {
+  try {
+    // nodemailer's exports map hides its package.json: walk up from its entry point instead.
+    let dir = path.dirname(createRequire(import.meta.url).resolve('nodemailer'));
+    for (let up = 0; up < 4; up++, dir = path.dirname(dir)) {
+      let pkg: { name?: unknown; version?: unknown } | null = null;
+      try {
+        pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      } catch {
+        // No package.json at this level: look one up.
+      }
+      if (pkg?.name === 'nodemailer' && typeof pkg.version === 'string') return pkg.version;
+    }
+  } catch {
+    // Not resolvable: the message says so.
+  }
+  return 'of unknown version';
 }
 
 /** An error shaped as nodemailer shapes its own (code, response, responseCode, command): send.ts branches on them. */
@@ -250,13 +262,34 @@ class Session {
     socket.once('close', this.onClose);
   }
 
-  /** Take over a connection nodemailer has opened and logged in, or null when its internals are not the known ones. */
-  static takeOver(conn: SMTPConnection): Session | null {
-    const c = conn as unknown as ConnInternals;
-    const socket = c._socket;
-    if (!socket || socket.destroyed || typeof c._onSocketData !== 'function' || !Array.isArray(c._responseActions) || c._responseActions.length || c._remainder || !Array.isArray(c._supportedExtensions)) return null;
-    socket.removeListener('data', c._onSocketData);
-    return new Session(conn, socket, c._supportedExtensions, c._onSocketData);
+  /**
+   * Take over a connection nodemailer has opened and logged in (`internals`: what conn's members are read from).
+   * Throws SMTP_CLIENT_UNSUPPORTED when those members are not the ones Session was written for (another
+   * nodemailer), and an ECONNECTION error when they are but the connection is not idle (closed, or a reply
+   * pending), which a fresh connection may not share.
+   */
+  static takeOver(conn: SMTPConnection, internals: unknown, origin: string): Session {
+    const c = (internals ?? {}) as ConnInternals;
+    const socket = c._socket || null;
+    const handBack = typeof c._onSocketData === 'function' ? c._onSocketData : null;
+    const extensions = Array.isArray(c._supportedExtensions) ? c._supportedExtensions : null;
+    const missing = [
+      !socket || typeof socket.on !== 'function' || typeof socket.removeListener !== 'function' || typeof socket.write !== 'function' ? '_socket' : '',
+      handBack ? '' : '_onSocketData',
+      Array.isArray(c._responseActions) ? '' : '_responseActions',
+      typeof c._remainder === 'string' ? '' : '_remainder',
+      extensions ? '' : '_supportedExtensions',
+    ].filter(Boolean);
+    if (missing.length || !socket || !handBack || !extensions) {
+      const installed = installedNodemailerVersion();
+      throw new DigestError('SMTP_CLIENT_UNSUPPORTED', `nodemailer ${installed} is installed, but the smtp transport takes over the SMTP connection of nodemailer ${NODEMAILER_WRITTEN_FOR}, and this one lacks ${missing.join(', ')}`, {
+        origin,
+        hint: `install nodemailer ${NODEMAILER_WRITTEN_FOR} exactly as package.json pins it (npm ci), or port Session in src/deliver/transports.ts to nodemailer ${installed} and update NODEMAILER_WRITTEN_FOR; nobody was sent anything`,
+      });
+    }
+    if (socket.destroyed || c._responseActions?.length || c._remainder) throw smtpError('Connection not idle after login', 'ECONNECTION', null, 'CONN');
+    socket.removeListener('data', handBack);
+    return new Session(conn, socket, extensions, handBack);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -399,10 +432,11 @@ class Session {
 }
 
 interface PooledConn {
-  /** Our own message transactions on nodemailer's socket (Session); null: nodemailer's send() (another version). */
-  session: Session | null;
+  /** Our own message transactions on nodemailer's socket. */
+  session: Session;
   conn: SMTPConnection;
   messages: number;
+  /** nodemailer said 'error' or 'end' (a server dropping an idle connection). */
   dead: boolean;
 }
 
@@ -492,22 +526,22 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         socketTimeout: o.socketTimeoutMs,
         tls: { rejectUnauthorized: o.rejectUnauthorized ?? s.rejectUnauthorized },
       });
-      const pc: PooledConn = { conn, messages: 0, dead: false, session: null };
+      // Made once the session is ours; until then a failure rejects the open instead.
+      let pc: PooledConn | null = null;
       let settled = false;
       // An idle connection the server drops emits 'error'/'end'; unhandled, 'error' would crash the process.
       conn.on('error', (err: Error) => {
-        pc.dead = true;
+        if (pc) pc.dead = true;
         if (!settled) {
           settled = true;
           reject(err);
         }
       });
       conn.on('end', () => {
-        pc.dead = true;
+        if (pc) pc.dead = true;
       });
       conn.connect((err?: Error | null) => {
         if (err) {
-          pc.dead = true;
           if (!settled) {
             settled = true;
             reject(err);
@@ -517,15 +551,18 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         const done = (e?: Error | null) => {
           if (settled) return;
           settled = true;
-          if (e) {
-            pc.dead = true;
+          let session: Session;
+          try {
+            if (e) throw e;
+            session = Session.takeOver(conn, o.connInternals ? o.connInternals(conn) : conn, origin);
+          } catch (failed) {
             conn.close();
-            reject(e);
-          } else {
-            pc.session = Session.takeOver(conn);
-            all.add(pc);
-            resolve(pc);
+            reject(failed);
+            return;
           }
+          pc = { conn, session, messages: 0, dead: false };
+          all.add(pc);
+          resolve(pc);
         };
         if (s.auth) conn.login(s.auth, (e) => done(e));
         else done(null);
@@ -536,7 +573,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
     for (;;) {
       if (closed) throw new DigestError('SEND_ABORTED', 'the SMTP transport is closed', { origin, hint: 'do not send after close()' });
       const pc = idle.pop();
-      if (pc && !pc.dead && !pc.session?.closed) return pc;
+      if (pc && !pc.dead && !pc.session.closed) return pc;
       if (pc) {
         all.delete(pc);
         continue;
@@ -558,13 +595,11 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
     }
   };
 
-  const quit = (pc: PooledConn) => (pc.session ? pc.session.quit() : pc.conn.quit());
-
   const release = (pc: PooledConn, healthy: boolean) => {
-    if (!healthy || pc.dead || pc.session?.closed || closed || pc.messages >= o.maxMessagesPerConnection) {
+    if (!healthy || pc.dead || pc.session.closed || closed || pc.messages >= o.maxMessagesPerConnection) {
       pc.dead = true;
       all.delete(pc);
-      if (healthy && !closed) quit(pc);
+      if (healthy && !closed) pc.session.quit();
       else pc.conn.close();
       // A slot freed: let one waiter open a new connection.
       waiters.shift()?.(null);
@@ -588,7 +623,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
     new Promise((resolve, reject) => {
       let settled = false;
       const onAbort = () => {
-        // SMTPConnection.close() drops a pending send without calling it back: settle it here. Whether the
+        // Settled here at once, not when the closed socket fails the session's pending reply. Whether the
         // message was committed is the caller's to know (onCommit).
         if (settled) return;
         settled = true;
@@ -610,34 +645,15 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
         if (err) {
           const e = err as SendError;
           // A refused message leaves the session usable after RSET; anything else: drop the connection.
-          if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead && !pc.session?.closed) {
-            if (pc.session) void pc.session.reset().then((ok) => release(pc, ok));
-            else pc.conn.reset((resetErr) => release(pc, !resetErr));
-          } else release(pc, false);
+          if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && e.responseCode !== 421 && !pc.dead && !pc.session.closed) void pc.session.reset().then((ok) => release(pc, ok));
+          else release(pc, false);
           reject(e);
           return;
         }
         release(pc, true);
         resolve({ accepted: true, response: response ?? '' });
       };
-      if (pc.session) {
-        pc.session.send(msg.from, msg.to, msg.data ?? [dataBytes(msg.raw)], onCommit, () => settled).then((r) => finish(null, r), (err: unknown) => finish(err));
-        return;
-      }
-      const body = bodyStream([typeof msg.raw === 'string' ? Buffer.from(msg.raw, 'latin1') : msg.raw], onCommit);
-      pc.conn.send({ from: msg.from, to: [msg.to] }, body, (err, info) => {
-        if (err) return finish(err);
-        if ((info.accepted ?? []).length === 0 || (info.rejected ?? []).length > 0) {
-          // Not taken for our one recipient although the server said 250: report it as not accepted.
-          msg.signal?.removeEventListener('abort', onAbort);
-          if (settled) return;
-          settled = true;
-          release(pc, true);
-          resolve({ accepted: false, response: String(info.response ?? '') });
-          return;
-        }
-        finish(null, String(info.response ?? ''));
-      });
+      pc.session.send(msg.from, msg.to, msg.data ?? [dataBytes(msg.raw)], onCommit, () => settled).then((r) => finish(null, r), (err: unknown) => finish(err));
     });
 
   return {
@@ -668,6 +684,8 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
       try {
         pc = await acquire();
       } catch (err) {
+        // Already says what and what to do (SMTP_CLIENT_UNSUPPORTED).
+        if (err instanceof DigestError) throw err;
         if (isAuthError(err)) {
           throw new DigestError('SMTP_AUTH_FAILED', `the SMTP server refused our credentials: ${(err as SendError).response ?? (err as Error).message}`, {
             origin,
@@ -696,7 +714,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
       for (const w of waiters.splice(0)) w(null);
       for (const pc of all) {
         pc.dead = true;
-        quit(pc);
+        pc.session.quit();
       }
       all.clear();
       idle.length = 0;

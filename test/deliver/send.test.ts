@@ -171,6 +171,31 @@ describe('deliver over SMTP', () => {
     expect(SendLedger.read(dir, digest.id)).toHaveLength(0);
   });
 
+  it('aborts at verify() before anyone is sent when nodemailer\'s connection is not the one the transport takes over (another version)', async () => {
+    // The seam stands in another nodemailer: its connection as the transport would read it, one member renamed.
+    const renamed = (conn: unknown) => {
+      const { _onSocketData, ...rest } = conn as Record<string, unknown>;
+      return { ...rest, _onData: _onSocketData };
+    };
+    const transport = createSmtpTransport(sink.url(), { maxConnections: 2, connInternals: renamed });
+    transports.push(transport);
+    const err = await run({ subscribers: subs(3), transport }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DigestError);
+    const e = err as DigestError;
+    expect(e.code).toBe('SMTP_CLIENT_UNSUPPORTED');
+    expect(e.message).toMatch(/^nodemailer 10\.6\.1 is installed, but .* nodemailer 10\.6\.1, and this one lacks _onSocketData$/);
+    expect(e.hint).toMatch(/install nodemailer 10\.6\.1 exactly as package\.json pins it/);
+    expect(e.hint).toMatch(/nobody was sent anything/);
+    // The login happened (the server saw a session), nothing after it.
+    expect(sink.sessions).toBeGreaterThan(0);
+    expect(sink.rcpts).toHaveLength(0);
+    expect(sink.messages).toHaveLength(0);
+    expect(SendLedger.read(dir, digest.id)).toHaveLength(0);
+    // A send without verify() first is refused the same way, and nothing reaches the server either.
+    await expect(transport.send({ raw: 'Subject: x\r\n\r\nx\r\n', from: 'digest@example.org', to: 'r@example.com', messageId: '<x.1@example.org>' })).rejects.toMatchObject({ code: 'SMTP_CLIENT_UNSUPPORTED' });
+    expect(sink.rcpts).toHaveLength(0);
+  });
+
   it('stops the run when credentials are refused mid-run, and the rerun resumes', async () => {
     sink.behave.afterAccept = (total) => {
       if (total === 1) sink.refuseAuth = true;
