@@ -9,12 +9,15 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { axeSeriousViolations, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSite } from '../../src/render/archive.js';
-import { ARTIFACTS, findBrokenLinks, ROOT, serveSite, tempDigests, tempDir, testConfig } from './support.js';
+import { ARTIFACTS, findBrokenLinks, ROOT, serveSite, tempDigests, tempDir, testConfig, writeSyntheticIssues } from './support.js';
 
 const BASE = '/debate-digest/';
 let browser: Browser;
 let context: BrowserContext;
 let server: Awaited<ReturnType<typeof serveSite>>;
+/** A second archive, 7 issues at 3 issues a theme page, for the theme pager (same browser). */
+let paged: Awaited<ReturnType<typeof serveSite>>;
+let pagedSite: string;
 let siteDir: string;
 const requests: string[] = [];
 const dialogs: string[] = [];
@@ -24,6 +27,11 @@ beforeAll(async () => {
   siteDir = await tempDir('archive-browser-');
   await buildSite({ digestsDir: await tempDigests(), siteDir, config, quiet: true });
   server = await serveSite(siteDir, BASE);
+  const pagedDigests = await tempDir('archive-browser-paged-digests-');
+  await writeSyntheticIssues(pagedDigests, 1, 7);
+  pagedSite = await tempDir('archive-browser-paged-');
+  await buildSite({ digestsDir: pagedDigests, siteDir: pagedSite, config, quiet: true, skipSearchIndex: true, themePageIssues: 3 });
+  paged = await serveSite(pagedSite, BASE);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
@@ -34,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await paged?.close();
 });
 
 async function open(p: string): Promise<Page> {
@@ -127,6 +136,39 @@ describe('the archive in a browser, under a base path', () => {
     }
   });
 
+  it('pages through a long theme by older/newer links and page numbers; page 2 passes axe, light and dark', async () => {
+    const page = await context.newPage();
+    const theme = `${paged.base}themes/generalization/`;
+    await page.goto(theme);
+    expect(await page.title()).toMatch(/^Theme: Generalization and sample efficiency, page 1 of 3 — /);
+    const pager = page.getByRole('navigation', { name: 'Pages of this theme' });
+    await pager.getByRole('link', { name: /Older quotes/ }).click();
+    await page.waitForURL(`${theme}page/2/`);
+    expect(await page.title()).toMatch(/, page 2 of 3 — /);
+    await expect(pager.getByRole('link', { name: 'Page 2', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await axeSeriousViolations(page), `${scheme} theme page 2`).toEqual([]);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await pager.getByRole('link', { name: 'Page 3', exact: true }).click();
+    await page.waitForURL(`${theme}page/3/`);
+    await expect(pager.getByRole('link', { name: /Older quotes/ }).count()).resolves.toBe(0);
+    // The oldest issue is on the last page, and its quotes link to their issue.
+    await page.locator('main a[href$="/issues/2017-01-02-1/"]').first().waitFor();
+    await pager.getByRole('link', { name: /Newer quotes/ }).click();
+    await page.waitForURL(`${theme}page/2/`);
+    await pager.getByRole('link', { name: 'Page 1', exact: true }).click();
+    await page.waitForURL(theme);
+    // A phone-width reader gets the pager without sideways scrolling.
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.goto(`${theme}page/2/`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await pager.screenshot({ path: path.join(ARTIFACTS, 'site-theme-pager-375.png') });
+    await page.close();
+    expect(await findBrokenLinks(pagedSite, BASE)).toEqual([]);
+  });
+
   it('subscribe page posts to the configured subscription service and lists the feeds', async () => {
     const page = await open('subscribe/');
     expect(await page.locator('form.subscribe-form').getAttribute('action')).toBe('https://subscribe.example.org/subscribe');
@@ -160,7 +202,7 @@ describe('the archive in a browser, under a base path', () => {
 
   it('made no request outside the site, and every internal link resolves under the base path', async () => {
     expect(requests.length).toBeGreaterThan(10);
-    expect(requests.filter((u) => !u.startsWith(server.origin))).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith(server.origin) && !u.startsWith(paged.origin))).toEqual([]);
     expect(await findBrokenLinks(siteDir, BASE)).toEqual([]);
     const home = await readFile(path.join(siteDir, 'index.html'), 'utf8');
     expect(home).toContain(`href="${BASE}issues/2026-11-30-3/"`);

@@ -1,13 +1,12 @@
 /** The pure half of the archive: record checks, URLs and ids, the view model, feed trimming, incremental plans. */
 import { describe, expect, it } from 'vitest';
 import {
-  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, parseDigestRecord, planIncremental, planPasses, quoteAnchor,
-  safeHref, siteRoot, themePageFingerprints, toArchiveModel,
+  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateTheme, parseDigestRecord, planIncremental,
+  planPasses, quoteAnchor, safeHref, siteRoot, THEME_PAGE_ISSUES, themePageFingerprints, toArchiveModel, type ViewGroup,
 } from '../../src/render/archive.js';
 import { DigestError } from '../../src/errors.js';
 import type { Config, Digest } from '../../src/model.js';
-import { syntheticDigest } from './bench-archive.js';
-import { fixtureDigests, testConfig } from './support.js';
+import { fixtureDigests, syntheticDigest, testConfig } from './support.js';
 
 const config: Config = await testConfig({ basePath: '/' });
 const sub: Config = { ...config, site: { ...config.site, basePath: 'debate-digest' } };
@@ -151,6 +150,74 @@ describe('feeds', () => {
     const empty = toArchiveModel([], config);
     expect(empty.atom).toContain('<updated>1970-01-01T00:00:00Z</updated>');
     expect(JSON.parse(empty.jsonFeed)).toMatchObject({ items: [] });
+  });
+});
+
+describe('theme pages', () => {
+  // Groups stand for issues newest first: issue n is "i<n>", so a theme of n issues is i<n> … i1.
+  const theme = (n: number) => {
+    const groups = Array.from({ length: n }, (_, k) => ({ issue: { id: `i${n - k}`, dateLabel: `day ${n - k}` }, quotes: [{ id: `q${n - k}` }] }) as unknown as ViewGroup);
+    return { id: 'scaling-era', slug: 'scaling-era', title: 'Scaling', description: '', href: '/base/themes/scaling-era/', count: n, groups };
+  };
+  const ids = (pages: ReturnType<typeof paginateTheme>) => pages.map((p) => p.groups.map((g) => g.issue.id));
+  const times = new Map<string, string>();
+
+  it('puts the newest issues on page 1 and whole pages of older ones after it, each issue once', () => {
+    const pages = paginateTheme(theme(45), 20, times);
+    expect(pages.map((p) => p.groups.length)).toEqual([5, 20, 20]);
+    expect(ids(pages).flat()).toEqual(theme(45).groups.map((g) => g.issue.id));
+    expect(pages.map((p) => [p.number, p.pageCount, p.href, p.permalink])).toEqual([
+      [1, 3, '/base/themes/scaling-era/', '/themes/scaling-era/'],
+      [2, 3, '/base/themes/scaling-era/page/2/', '/themes/scaling-era/page/2/'],
+      [3, 3, '/base/themes/scaling-era/page/3/', '/themes/scaling-era/page/3/'],
+    ]);
+    expect(pages.map((p) => [p.newer?.href ?? null, p.older?.href ?? null])).toEqual([
+      [null, '/base/themes/scaling-era/page/2/'],
+      ['/base/themes/scaling-era/', '/base/themes/scaling-era/page/3/'],
+      ['/base/themes/scaling-era/page/2/', null],
+    ]);
+    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 45, issues: 45 }, null, null]);
+    expect([pages[1]?.to, pages[1]?.from]).toEqual(['day 40', 'day 21']);
+  });
+
+  it('leaves every page but the first unchanged when an issue is added, until page 1 is full', () => {
+    for (let n = 41; n < 60; n++) {
+      const before = paginateTheme(theme(n), 20, times);
+      const after = paginateTheme(theme(n + 1), 20, times);
+      expect(after.slice(1), `${n} → ${n + 1}`).toEqual(before.slice(1));
+      expect(ids(after)[0]?.[0]).toBe(`i${n + 1}`);
+    }
+    // The 61st issue opens a new page 1, and every page moves down a number (their issues stay together).
+    const full = paginateTheme(theme(60), 20, times);
+    const opened = paginateTheme(theme(61), 20, times);
+    expect(opened.map((p) => p.groups.length)).toEqual([1, 20, 20, 20]);
+    expect(ids(opened).slice(1)).toEqual(ids(full));
+  });
+
+  it('gives a short theme one page with no pager, and an empty one a single empty page', () => {
+    expect(paginateTheme(theme(THEME_PAGE_ISSUES), THEME_PAGE_ISSUES, times).map((p) => [p.pageCount, p.numbers, p.newer, p.older])).toEqual([[1, [{ number: 1, href: '/base/themes/scaling-era/' }], null, null]]);
+    expect(paginateTheme(theme(0), 20, times).map((p) => p.groups)).toEqual([[]]);
+  });
+
+  it.each([
+    [1, 1, [1]],
+    [1, 3, [1, 2, 3]],
+    [1, 25, [1, 2, 3, null, 25]],
+    [4, 25, [1, 2, 3, 4, 5, 6, null, 25]],
+    [5, 25, [1, 2, 3, 4, 5, 6, 7, null, 25]],
+    [6, 25, [1, null, 4, 5, 6, 7, 8, null, 25]],
+    [25, 25, [1, null, 23, 24, 25]],
+    [22, 25, [1, null, 20, 21, 22, 23, 24, 25]],
+  ])('pageNumbers(%i, %i)', (current, count, expected) => {
+    expect(pageNumbers(current, count)).toEqual(expected);
+  });
+
+  it('pages every theme of the model and renders each page once', () => {
+    const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { themePageIssues: 3 });
+    const generalization = many.themes.find((t) => t.id === 'generalization');
+    expect(generalization?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
+    expect(many.render.themes).toEqual(many.themes.flatMap((t) => t.pages));
+    expect(many.sitemap).toContain('<loc>https://example.github.io/themes/generalization/page/3/</loc>');
   });
 });
 

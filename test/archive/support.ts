@@ -1,7 +1,7 @@
 /** Shared by the archive tests: a config, the fixture records, a static server and an HTML link checker. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -29,6 +29,46 @@ export async function testConfig(site: Partial<Config['site']> = {}): Promise<Co
 export async function fixtureDigests(): Promise<Digest[]> {
   const names = (await readdir(RECORDS)).filter((n) => /^\d{4}-\d{2}-\d{2}-\d+\.json$/.test(n)).sort().reverse();
   return Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(RECORDS, n), 'utf8')) as Digest));
+}
+
+function dateAfter(start: string, days: number): string {
+  return new Date(Date.parse(`${start}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Issue n (1-based) of a synthetic archive: fixture content, a weekly date, quote ids made unique. */
+export function syntheticDigest(base: Digest, n: number): Digest {
+  const date = dateAfter('2017-01-02', (n - 1) * 7);
+  const id = `${date}-${n}`;
+  const suffix = `-${n}`;
+  return {
+    ...base,
+    id,
+    number: n,
+    date,
+    slot: `${date.slice(0, 4)}-W${String(((n - 1) % 52) + 1).padStart(2, '0')}`,
+    publishedAt: `${date}T07:00:00.000Z`,
+    title: `${base.title.replace(/<[^>]*>/g, '')} (${n})`,
+    sections: base.sections.map((s) => ({
+      ...s,
+      quotes: s.quotes.map((q) => ({
+        ...q,
+        id: q.id + suffix,
+        counterpoints: q.counterpoints.map((c) => ({ ...c, quoteId: c.quoteId + suffix, counterQuoteId: c.counterQuoteId ? c.counterQuoteId + suffix : null })),
+      })),
+    })),
+  };
+}
+
+/** Write synthetic issues from..to (inclusive) into a digests/ folder, issue n made from fixture n mod 3. */
+export async function writeSyntheticIssues(digestsDir: string, from: number, to: number): Promise<Digest[]> {
+  const bases = await fixtureDigests();
+  const written: Digest[] = [];
+  for (let n = from; n <= to; n++) {
+    const d = syntheticDigest(bases[n % bases.length]!, n);
+    await writeFile(path.join(digestsDir, `${d.id}.json`), JSON.stringify(d));
+    written.push(d);
+  }
+  return written;
 }
 
 /** A temp copy of the fixture digests/ folder (with its seen.json, sends/ and a stray file). */
