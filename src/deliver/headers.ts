@@ -14,7 +14,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import DKIM from 'nodemailer/lib/dkim';
 import * as qp from 'nodemailer/lib/qp';
 import type { RenderedEmail } from '../model.js';
-import { safeUrl } from '../render/helpers.js';
+import { escapeAttr, safeUrl } from '../render/helpers.js';
 
 const HEADER_MARK = 'dd-splice-headers.0f9e@splice.invalid';
 const TEXT_MARK = '@@DD-SPLICE-TEXT-0f9e@@';
@@ -41,6 +41,20 @@ export interface RecipientParts {
   /** mailto: URL, or null. */
   unsubscribeMailto: string | null;
   /** The link shown in the body: the https one when set, else the mailto. */
+  bodyUnsubscribeUrl: string;
+}
+
+/**
+ * A recipient's parts with every URL already through safeUrl ('' when none or refused): spliced as they are.
+ * deliver() checks an issue's unsubscribe URLs once (send.ts, prepare) and only puts each recipient's token in.
+ */
+export interface CheckedParts {
+  to: string;
+  messageId: string;
+  unsubscribeHttps: string;
+  unsubscribeMailto: string;
+  /** List-Unsubscribe-Post (RFC 8058): only with an https URI, which the signature then covers with the rest. */
+  oneClick: boolean;
   bodyUnsubscribeUrl: string;
 }
 
@@ -112,25 +126,27 @@ export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from
   return { pieces, pieceBytes: pieces.map((p) => Buffer.from(p, 'latin1')), pieceData, slots, idDomain: domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost' };
 }
 
-/** The header block from URLs already through safeUrl ('' when none or refused). */
-function headerBlock(to: string, messageId: string, https: string, mailto: string, httpsGiven: boolean): string {
-  const lines = [`To: ${to}`, `Message-ID: ${messageId}`];
-  const uris = [https, mailto].filter((u) => !!u);
+/** The per-recipient header block. */
+function headerBlock(c: CheckedParts): string {
+  const lines = [`To: ${c.to}`, `Message-ID: ${c.messageId}`];
+  const uris = [c.unsubscribeHttps, c.unsubscribeMailto].filter((u) => !!u);
   if (uris.length) lines.push(`List-Unsubscribe: ${uris.map((u) => `<${u}>`).join(',\r\n ')}`);
-  // RFC 8058: one-click only with an https URI (and the signature covering both headers).
-  if (httpsGiven && https.startsWith('https:')) lines.push('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+  if (c.oneClick) lines.push('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
   for (const l of lines) if (/[^\x20-\x7e\r\n]/.test(l)) throw new Error('per-recipient header is not printable ASCII');
   return lines.join('\r\n') + '\r\n';
 }
 
-/**
- * safeUrl of the mailto address, remembered: it is the same for every recipient of an issue, and parsing it as
- * a URL once per message was a visible share of the per-recipient cost.
- */
-let lastMailto: { in: string | null; out: string } = { in: null, out: '' };
-function safeMailto(u: string | null): string {
-  if (u !== lastMailto.in) lastMailto = { in: u, out: safeUrl(u) };
-  return lastMailto.out;
+/** Each URL of `p` through safeUrl: for callers that have no issue's checked values (a single message, tests). */
+export function checkParts(p: RecipientParts): CheckedParts {
+  const https = safeUrl(p.unsubscribeHttps);
+  return {
+    to: p.to,
+    messageId: p.messageId,
+    unsubscribeHttps: https,
+    unsubscribeMailto: safeUrl(p.unsubscribeMailto),
+    oneClick: p.unsubscribeHttps !== null && https.startsWith('https:'),
+    bodyUnsubscribeUrl: safeUrl(p.bodyUnsubscribeUrl),
+  };
 }
 
 /** Double a "." that starts a line (RFC 5321 4.5.2); `atLineStart`: whether `s` itself begins a line. */
@@ -138,17 +154,12 @@ export function dotStuff(s: string, atLineStart: boolean): string {
   return s.replace(atLineStart ? /(^|\n)\./g : /(\n)\./g, '$1..');
 }
 
-function recipientValues(p: RecipientParts): Record<MessageTemplate['slots'][number], string> {
-  // Each URL through safeUrl once (the body link is one of the two header URLs in deliver()).
-  const https = safeUrl(p.unsubscribeHttps);
-  const mailto = safeMailto(p.unsubscribeMailto);
-  // The same escaping personalize() applies: the scheme checked, & and quotes escaped for the HTML part.
-  const url = p.bodyUnsubscribeUrl === p.unsubscribeHttps ? https : p.bodyUnsubscribeUrl === p.unsubscribeMailto ? mailto : safeUrl(p.bodyUnsubscribeUrl);
-  const forHtml = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#x27;');
+/** What goes into each slot: checked values, encoded (the HTML part's link escaped as personalize() escapes it). */
+function slotValues(c: CheckedParts): Record<MessageTemplate['slots'][number], string> {
   return {
-    headers: headerBlock(p.to, p.messageId, https, mailto, p.unsubscribeHttps !== null),
-    text: qp.wrap(qpEncodeValue(url), QP_LINE),
-    html: qp.wrap(qpEncodeValue(forHtml), QP_LINE),
+    headers: headerBlock(c),
+    text: qp.wrap(qpEncodeValue(c.bodyUnsubscribeUrl), QP_LINE),
+    html: qp.wrap(qpEncodeValue(escapeAttr(c.bodyUnsubscribeUrl)), QP_LINE),
   };
 }
 
@@ -175,22 +186,27 @@ export function qpEncodeValue(s: string): string {
   return out;
 }
 
-/** One recipient's raw message: the template with their parts spliced in. No MIME building. */
+/** One recipient's raw message: the template with their parts (checked here) spliced in. No MIME building. */
 export function spliceMessage(tpl: MessageTemplate, p: RecipientParts): string {
-  const values = recipientValues(p);
+  const values = slotValues(checkParts(p));
   let out = tpl.pieces[0]!;
   for (let i = 0; i < tpl.slots.length; i++) out += values[tpl.slots[i]!] + tpl.pieces[i + 1]!;
   return out;
 }
 
+/** spliceCheckedBytes for parts not yet checked: spliceMessage's message, as chunks. */
+export function spliceMessageBytes(tpl: MessageTemplate, p: RecipientParts): { raw: Buffer[]; data: Buffer[] } {
+  return spliceCheckedBytes(tpl, checkParts(p));
+}
+
 /**
- * The same message as chunks of bytes, twice: `raw` (concatenated, what spliceMessage gives) and `data`, its
- * SMTP DATA form for the smtp transport, made from the template's pre-escaped pieces, so nothing of the
+ * One recipient's message as chunks of bytes, twice: `raw` (concatenated, what spliceMessage gives) and `data`,
+ * its SMTP DATA form for the smtp transport, made from the template's pre-escaped pieces, so nothing of the
  * 100 KB is scanned or copied per recipient (the chunks go to the socket as they are). Every value begins a
  * line (after a header's CRLF or our "=" soft break), so only its own leading dots need doubling.
  */
-export function spliceMessageBytes(tpl: MessageTemplate, p: RecipientParts): { raw: Buffer[]; data: Buffer[] } {
-  const values = recipientValues(p);
+export function spliceCheckedBytes(tpl: MessageTemplate, c: CheckedParts): { raw: Buffer[]; data: Buffer[] } {
+  const values = slotValues(c);
   const raw: Buffer[] = [tpl.pieceBytes[0]!];
   const data: Buffer[] = [tpl.pieceData[0]!];
   for (let i = 0; i < tpl.slots.length; i++) {

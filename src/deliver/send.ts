@@ -35,7 +35,8 @@ import { randomInt } from 'node:crypto';
 import type { Config, DeliverySummary, Digest, RenderedEmail, SendRecord, Subscriber } from '../model.js';
 import { DigestError } from '../errors.js';
 import { SendLedger, type LedgerSync } from './ledger.js';
-import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceMessageBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
+import { buildMessageTemplate, dkimFromEnv, messageIdFor, signDkim, spliceCheckedBytes, addressOf, type DkimOptions, type MessageTemplate } from './headers.js';
+import { safeUrl } from '../render/helpers.js';
 import { maskAddress, maskAddresses, normalizeAddress, readSuppressed, subscriberHash, unsubscribeTokenWithHash } from './subscribers.js';
 import { isAuthError, type SendError, type Transport } from './transports.js';
 
@@ -90,34 +91,43 @@ export function unsubscribeMailtoUrl(mailto: string | null): string | null {
   return addr ? `mailto:${addr}?subject=unsubscribe` : null;
 }
 
+/**
+ * What deliver() works out once per issue. The unsubscribe URLs are checked (safeUrl) here, once: per recipient
+ * only their token is put in (httpsFor) and the values spliced into the template.
+ */
 interface Prepared {
   tpl: MessageTemplate;
   from: string;
   secret: string;
   dkim: DkimOptions | null;
-  /** The same for every recipient, so made once per issue. */
-  mailto: string | null;
-  /** A recipient's https unsubscribe URL from their token. */
+  /** The mailto: unsubscribe URL, checked: the same for every recipient ('' when none or refused). */
+  mailto: string;
+  /** A recipient's https unsubscribe URL from their token, checked ('' when refused); null when none is configured. */
   httpsFor: (token: string) => string | null;
+  /** List-Unsubscribe-Post goes with an https URL; its scheme is the configured one, whatever the token. */
+  oneClick: boolean;
 }
 
 /** A token made of characters URLSearchParams never escapes (hex, base64url and ".", like every real token). */
 const TOKEN_PROBE = 'ddTokenProbe.0f9e_-';
 
 /**
- * unsubscribeHttpsUrl(base, token) for every recipient without parsing `base` each time: the URL is cut once
- * around a probe token and the real one put in its place. Tokens are hex + "." + base64url, which the query
- * serializer leaves as they are, so this is byte for byte the same URL (checked here on the probe's shape; any
- * other base falls back to the parse per recipient).
+ * unsubscribeHttpsUrl(base, token) through safeUrl for every recipient without parsing anything per recipient:
+ * the URL is made and checked once around a probe token, cut there, and the real token put in its place. Tokens
+ * are hex + "." + base64url, which the query serializer leaves as they are and no check can treat differently,
+ * so this is byte for byte the same URL (other tokens, or a base the probe does not appear in once, fall back
+ * to the parse and the check per recipient). '' when the URL is refused.
  */
 export function httpsUrlMaker(base: string | null): (token: string) => string | null {
   if (!base) return () => null;
-  const probe = unsubscribeHttpsUrl(base, TOKEN_PROBE)!;
+  const full = (token: string) => safeUrl(unsubscribeHttpsUrl(base, token));
+  const probe = full(TOKEN_PROBE);
+  if (!probe) return () => '';
   const at = probe.indexOf(TOKEN_PROBE);
-  if (at < 0 || probe.indexOf(TOKEN_PROBE, at + 1) >= 0) return (token) => unsubscribeHttpsUrl(base, token);
+  if (at < 0 || probe.indexOf(TOKEN_PROBE, at + 1) >= 0) return full;
   const head = probe.slice(0, at);
   const tail = probe.slice(at + TOKEN_PROBE.length);
-  return (token) => (/^[A-Za-z0-9._-]+$/.test(token) ? head + token + tail : unsubscribeHttpsUrl(base, token));
+  return (token) => (/^[A-Za-z0-9._-]+$/.test(token) ? head + token + tail : full(token));
 }
 
 /** Sending through SMTP needs a real unsubscribe secret: the error when there is none (also checked before a run writes). */
@@ -145,7 +155,9 @@ async function prepare(o: { rendered: RenderedEmail; config: Config; transport: 
   const tpl = await buildMessageTemplate(o.rendered, { from: o.config.email.from, replyTo: o.config.email.replyTo, listId: o.config.email.listId, listName: o.config.site.title, date: o.now });
   const dkim = o.dkim !== undefined ? o.dkim : dkimFromEnv(o.env ?? {}, o.config.email.from);
   if (dkim && !dkim.domainName) throw new DigestError('ENV_MISSING', 'DKIM_DOMAIN is not set and email.from has no domain', { origin: 'env DKIM_DOMAIN', hint: 'set DKIM_DOMAIN to the signing domain' });
-  return { tpl, from, secret, dkim, mailto: unsubscribeMailtoUrl(o.config.email.unsubscribeMailto), httpsFor: httpsUrlMaker(o.config.email.unsubscribeUrl) };
+  const httpsFor = httpsUrlMaker(o.config.email.unsubscribeUrl);
+  const oneClick = httpsFor(TOKEN_PROBE)?.startsWith('https:') ?? false;
+  return { tpl, from, secret, dkim, mailto: safeUrl(unsubscribeMailtoUrl(o.config.email.unsubscribeMailto)), httpsFor, oneClick };
 }
 
 /**
@@ -156,9 +168,9 @@ async function prepare(o: { rendered: RenderedEmail; config: Config; transport: 
 async function messageFor(p: Prepared, o: { config: Config; issueId: string }, email: string, hash: string): Promise<{ msg: { readonly raw: Buffer; data: Buffer[] | undefined }; messageId: string }> {
   const token = unsubscribeTokenWithHash(hash, o.config.email.listId, email, p.secret);
   const https = p.httpsFor(token);
-  const mailto = p.mailto;
   const messageId = messageIdFor(o.issueId, hash, p.tpl.idDomain);
-  const parts = spliceMessageBytes(p.tpl, { to: email, messageId, unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
+  // The body links to the https URL when one is configured (even one refused: then no link), else the mailto.
+  const parts = spliceCheckedBytes(p.tpl, { to: email, messageId, unsubscribeHttps: https ?? '', unsubscribeMailto: p.mailto, oneClick: p.oneClick, bodyUnsubscribeUrl: https ?? p.mailto });
   // A signature adds a header: the transport escapes the signed message itself.
   if (p.dkim) return { msg: { raw: await signDkim(Buffer.concat(parts.raw), p.dkim), data: undefined }, messageId };
   return { msg: { get raw() { return Buffer.concat(parts.raw); }, data: parts.data }, messageId };

@@ -13,7 +13,7 @@ import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import type { Config, Digest, DigestQuote, RenderedEmail } from '../model.js';
 import { DigestError } from '../errors.js';
-import { formatDate, oneLine, registerHelpers, safeUrl, stanceLabel } from './helpers.js';
+import { escapeAttr, formatDate, oneLine, registerHelpers, safeUrl, stanceLabel } from './helpers.js';
 import { renderText } from './text.js';
 
 /**
@@ -241,10 +241,6 @@ export async function renderEmail(digest: Digest, config: Config, opts: { webUrl
     trimmed: best.view.trimmed,
     placeholders: { unsubscribeUrl: UNSUBSCRIBE_PLACEHOLDER },
   };
-}
-
-function escapeAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#x27;');
 }
 
 /**

@@ -30,6 +30,11 @@ export function safeUrl(u: unknown): string {
   return url.href;
 }
 
+/** Text made safe inside a double- or single-quoted HTML attribute (an href's `&` in a query string). */
+export function escapeAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#x27;');
+}
+
 /**
  * A date ("2026-11-30" or a full ISO timestamp) as people read it in `zone`: without `format`, compose's
  * formatIssueDate ("November 30, 2026" in en), the form the subject and the archive use; with a luxon

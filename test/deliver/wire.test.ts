@@ -10,11 +10,12 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import * as qp from 'nodemailer/lib/qp';
-import { buildMessageTemplate, qpEncodeValue, spliceMessage, spliceMessageBytes } from '../../src/deliver/headers.js';
-import { createSmtpTransport, createTransport, dataBytes, smtpSettings } from '../../src/deliver/transports.js';
-import { deliver, httpsUrlMaker, unsubscribeHttpsUrl } from '../../src/deliver/send.js';
+import { buildMessageTemplate, messageIdFor, qpEncodeValue, spliceMessage, spliceMessageBytes } from '../../src/deliver/headers.js';
+import { createJsonTransport, createSmtpTransport, createTransport, dataBytes, smtpSettings } from '../../src/deliver/transports.js';
+import { deliver, httpsUrlMaker, unsubscribeHttpsUrl, unsubscribeMailtoUrl } from '../../src/deliver/send.js';
 import { SendLedger } from '../../src/deliver/ledger.js';
 import { parseSubscribers, unsubscribeToken } from '../../src/deliver/subscribers.js';
+import { testConfig } from './smtp-sink.js';
 import { renderEmail } from '../../src/render/email.js';
 import type { RenderedEmail } from '../../src/model.js';
 import { realisticSendSuite, startSink } from './smtp-sink.js';
@@ -55,6 +56,36 @@ describe('DATA bytes', () => {
       for (const t of tokens) expect(make(t), `${base} ${t}`).toBe(unsubscribeHttpsUrl(base, t));
     }
     expect(httpsUrlMaker(null)('x')).toBeNull();
+  });
+
+  it('httpsUrlMaker checks the URL once: a scheme safeUrl refuses gives no URL for any token', () => {
+    const make = httpsUrlMaker('ftp://s.example.org/unsubscribe');
+    for (const t of [unsubscribeToken(config.email.listId, 'a@example.com', 's'), 'needs escaping/&=?']) expect(make(t)).toBe('');
+  });
+
+  it("deliver()'s URLs checked once per issue give every message byte for byte as checking each recipient's parts does", async () => {
+    const now = new Date('2026-11-30T07:00:00Z');
+    const emails = ['a@example.com', 'b.c+tag@example.org'];
+    for (const [i, email] of [
+      { unsubscribeUrl: 'https://S.example.org:443/a/../u?list=a%20b&token=old#frag', unsubscribeMailto: 'mailto:Unsub@Example.org' },
+      { unsubscribeUrl: 'http://s.example.org/u', unsubscribeMailto: null },
+      { unsubscribeUrl: null, unsubscribeMailto: 'unsubscribe@example.org' },
+      { unsubscribeUrl: null, unsubscribeMailto: null },
+      // Refused (a config that skipped validation): no https link anywhere, as before.
+      { unsubscribeUrl: 'ftp://s.example.org/u', unsubscribeMailto: 'unsubscribe@example.org' },
+    ].entries()) {
+      const c = testConfig(email);
+      const sinkT = createJsonTransport();
+      const subs = parseSubscribers(emails.join('\n'), 't', c.email.listId).subscribers;
+      await deliver({ digest, rendered: suite.rendered, config: c, subscribers: subs, transport: sinkT, ledgerDir: path.join(suite.dir, `checked-${i}`), now, dryRun: false, secret: 's', dkim: null, concurrency: 1 });
+      const tpl = await buildMessageTemplate(suite.rendered, { from: c.email.from, replyTo: c.email.replyTo, listId: c.email.listId, listName: c.site.title, date: now });
+      const mailto = unsubscribeMailtoUrl(c.email.unsubscribeMailto);
+      const expected = subs.map((sub) => {
+        const https = c.email.unsubscribeUrl ? unsubscribeHttpsUrl(c.email.unsubscribeUrl, unsubscribeToken(c.email.listId, sub.email, 's')) : null;
+        return spliceMessage(tpl, { to: sub.email, messageId: messageIdFor(digest.id, sub.hash, tpl.idDomain), unsubscribeHttps: https, unsubscribeMailto: mailto, bodyUnsubscribeUrl: https ?? mailto ?? '' });
+      });
+      expect(sinkT.messages.map((m) => m.raw), JSON.stringify(email)).toEqual(expected);
+    }
   });
 
   it('qpEncodeValue is nodemailer qp.encode for URLs, HTML-escaped URLs, spaces, "=" and non-ASCII', () => {
