@@ -3,8 +3,8 @@
  * 404), an Atom and a JSON feed, a sitemap and a Pagefind search index, built by Eleventy 3 from the Nunjucks
  * templates in templates/site/.
  *
- * The pure part (`parseDigestRecord`, `toArchiveModel`, `renderAtomFeed`, `renderJsonFeed`, `renderSitemap`)
- * turns records into a view model and feed text; templates only lay that model out, so every URL, date and
+ * The pure part (`parseDigestRecord`, `toArchiveModel`, `paginateTheme`, `renderFeeds`, `renderSitemap`) turns
+ * records into a view model and feed text; templates only lay that model out, so every URL, date and
  * title is decided here and can be tested without Eleventy. `buildSite` is the I/O edge: it reads the records,
  * runs Eleventy programmatically, indexes the output with Pagefind and keeps a manifest for incremental builds.
  */
@@ -847,7 +847,7 @@ function recordFacts(issue: ViewIssue): { speakers: string[] } {
  * A hash of everything each theme page shows (its view model: quotes, links, page numbers), by permalink. A
  * page is rewritten when its hash changes, which catches what reasoning about records would miss (a removed
  * issue shifting the cuts, a page count changing the pager) and spares what it would redo (older pages that a
- * new issue leaves as they were). About 0.2 s for a 500-issue archive.
+ * new issue leaves as they were). Measured: ~50 ms for 500 fixture-sized issues (88 pages, 1 MB a theme before paging).
  */
 export function themePageFingerprints(model: Pick<ArchiveModel, 'themes'>): Record<string, string> {
   const out: Record<string, string> = {};
