@@ -352,6 +352,12 @@ function previousQuote(ctx: AttributionContext, qi: number): { quote: RawQuote; 
 const NEVER_SAID =
   /\b(?:without (?:ever )?(?:saying|admitting|conceding)|never (?:says|said|saying|admits|admitted)|(?:won['’]t|doesn['’]t|didn['’]t|will not|does not|did not) (?:ever )?(?:say|admit))\b[\s,:]*[“"‘]?\s*$/i;
 
+/** Before a quote: "…, in Sutskever's words, “" in the middle of a sentence. */
+const ASIDE = /[\p{Ll},;]\s+in\s+(?:[\p{Lu}][\p{L}’'.-]*\s+){0,3}?[\p{Lu}][\p{L}’'-]*['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]?$/u;
+
+/** After a quote: the quote is the subject of a judgement of it as words ("“…” is a lovely sentence"). */
+const QUOTE_JUDGED = /^[”"’]?\s*(?:is|was|remains)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,3}?(?:sentence|line|quote|quotation|phrase|slogan|soundbite|formulation|way to put it)\b/i;
+
 const HYPOTHETICAL =
   /\b(?:you|they|I|we|it|model|people|someone|one)\s+(?:\w+\s+){0,2}(?:say|says|said|tell|tells|told|ask|asks|go|goes|think|thinks)\b(?:\s+[\w’']+){0,3}[,:]?\s*$/i;
 
@@ -366,15 +372,30 @@ function isSubject(text: string, floor: number, m: Mention): boolean {
   const lead = text.slice(last && !/[.!?]["”’)]?\s*$/.test(text.slice(last.start, m.start)) ? last.start : m.start, m.start).replace(/^[\s>*_“"‘]+/, '');
   if (lead === '') return true;
   const words = lead.trim().split(/\s+/);
-  return words.length <= 1 || (words.length <= 6 && /,\s*$/.test(lead));
+  if (words.length <= 1 || (words.length <= 6 && /,\s*$/.test(lead))) return true;
+  // "Asked whether SSI was a bet against scaling, Pettigrew laughed.": a long opening clause, then the name
+  // and a short predicate that ends the sentence.
+  return /,\s*$/.test(lead) && /^\s+(?:[\p{Ll}’'-]+\s+){0,3}[\p{Ll}’'-]+[.:]/u.test(text.slice(m.end, m.end + 60));
 }
 
 /** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
 function soleSubject(ctx: AttributionContext, from: number, to: number): string | null {
   const named = ctx.mentions.filter((m) => m.start >= from && m.end <= to);
-  const people = new Set(named.map((m) => m.speaker));
-  if (people.size !== 1 || people.has(UNKNOWN_PERSON)) return null;
-  return named.some((m) => isSubject(ctx.text, from, m)) ? named[0]!.speaker : null;
+  if (named.some((m) => m.speaker === UNKNOWN_PERSON)) return null;
+  // Several people named, one of them as a subject: "Tobiah Brannigan's reply to Saoirse Dunleavy has been
+  // passed around all week", "Asked about Sutskever, Pettigrew laughed."
+  const subjects = new Set(named.filter((m) => isSubject(ctx.text, from, m)).map((m) => m.speaker));
+  // ...but "Marcus and LeCun traded barbs" has two.
+  named.forEach((m, k) => {
+    const next = named[k + 1];
+    if (next && subjects.has(m.speaker) && /^\s*(?:,|and|&|,\s*and)\s*$/.test(ctx.text.slice(m.end, next.start))) subjects.add(next.speaker);
+  });
+  return subjects.size === 1 ? [...subjects][0]! : null;
+}
+
+/** Words a speech verb gives to someone the text does not name ("one engineer said"): null, but not unknown. */
+function unnamed(attr: Attribution): boolean {
+  return attr.speaker === null && (attr.method === 'verb-name' || attr.method === 'verb-pronoun');
 }
 
 function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
@@ -431,6 +452,15 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (objectLike && !pronounSubject && (!subject || verb === 'according to' || /^(?:says|said|writes|wrote|adds|added|asks|asked)$/.test(verb))) {
       return { speaker: objectLike.speaker, method: 'verb-name', confidence: 0.85 };
     }
+    // "One engineer at a large lab, who asked not to be named, said the teams “…”": a speech verb whose subject
+    // names nobody we know is someone unnamed speaking, not the page's declared speaker.
+    // (Inside someone's words, "the model says, “…”" is their hypothetical: see the quotes-inside-a-quote rules.)
+    if (!parent && !subject && !objectLike && verb !== 'according to' && namesBefore.length === 0 && q.start - verbAt < 80) {
+      const lead = text.slice(beforeStart, verbAt).replace(/^[\s>*_”"’]+/, '');
+      if (/^[\p{Lu}][\p{L}’'-]*\s+\p{L}/u.test(lead) && !pronounSubject && !/\b(?:they|They|I|we|We|you|You|it|It)\s+(?:\w+\s+){0,2}$/.test(lead)) {
+        return { speaker: null, method: 'verb-name', confidence: 0.8 };
+      }
+    }
   }
   // "Rafael Oduya, Tessellate's chief scientist, went further in his interview with Hollis Grant: “…”": a
   // sentence that opens with a name and ends in a colon introduces that person's words.
@@ -468,7 +498,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   // A second quote in the same paragraph, with no one else named in between, continues the previous speaker
   // ("…,” said Altman. “We will keep scaling.”).
   const prevQuote = previousQuote(ctx, qi);
-  if (prevQuote && prevQuote.attr.speaker) {
+  if (prevQuote && (prevQuote.attr.speaker || unnamed(prevQuote.attr))) {
     const gap = text.slice(prevQuote.quote.end, q.start);
     const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker);
     if (!gap.includes('\n') && !named && gap.length < 200) return { speaker: prevQuote.attr.speaker, method: prevQuote.attr.method === 'label' ? 'verb-name' : prevQuote.attr.method, confidence: 0.75 };
@@ -482,10 +512,15 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
     // ...but a new paragraph that names someone before its quote ("Renn was unconvinced. “…,” he said.") has
     // moved on to that person.
-    const recent = previousQuote(ctx, qi);
+    // "…shifting spending to RL, where, in Sutskever's words, “…”": a quotation set into someone else's
+    // sentence as an aside is not who the next "he added" is.
+    let recent = previousQuote(ctx, qi);
+    while (recent && ASIDE.test(text.slice(Math.max(0, recent.quote.start - 60), recent.quote.start))) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
-    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
+    // (The name in such an aside is not someone the text moved on to either.)
+    const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
+    const movedOn = recent !== null && ctx.mentions.some((m) => !inAside(m) && m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -496,16 +531,23 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const sentenceWho = inSentence.length > 0 ? inSentence[inSentence.length - 1]!.speaker : null;
     // Else the person the paragraph is about: the first one it names ("Lindqvist, asked afterwards about
     // Valderrama's talk, said … “…,” she said."), or the paragraph before it when this one names nobody.
+    // In a transcript the paragraph is the turn (turns are often not set apart by blank lines): "He said, “…”"
+    // in an answer is the person the question before it named.
+    const sep = parent && parent.form === 'turn' ? '\n' : '\n\n';
     const topic = (): string | null => {
       for (let end = q.start, hops = 0; hops < 2 && end > 0; hops++) {
-        const blank = text.lastIndexOf('\n\n', end - 1);
-        const from = blank === -1 ? 0 : blank + 2;
-        const first = ctx.mentions.find((m) => m.start >= from && m.end <= end && m.speaker !== turnSpeaker);
+        const blank = text.lastIndexOf(sep, end - 1);
+        const from = blank === -1 ? 0 : blank + sep.length;
+        const first = ctx.mentions.find((m) => m.start >= from && m.end <= end && m.speaker !== turnSpeaker && !inAside(m));
         if (first) return first.speaker;
         end = blank === -1 ? 0 : blank;
       }
       return null;
     };
+    // "“It is not cheating,” she said." after an unnamed engineer's words: still her, still unnamed.
+    if (!sentenceWho && recent && unnamed(recent.attr) && !movedOn && q.start - recent.quote.end < 400) {
+      return { speaker: null, method: 'verb-pronoun', confidence: 0.7 };
+    }
     const who = sentenceWho ?? recentSpeaker ?? topic() ?? lastNamedBefore(ctx, pronounAt, turnSpeaker);
     if (who && who !== UNKNOWN_PERSON) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
   }
@@ -550,6 +592,17 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const other = namesBefore.filter((m) => m.speaker !== turnSpeaker);
     // (Slogans in a sentence about someone, "Sutskever was the high priest of “scaling is all you need”", are short.)
     if (other.length > 0 && q.words >= 8) return { speaker: other[other.length - 1]!.speaker, method: 'verb-name', confidence: 0.7 };
+    // "“The top-down belief is…” is a lovely sentence": words held up to be judged are not the speaker's nor
+    // anyone's in the conversation (they would be "you"), but those of the last outsider it named.
+    if (QUOTE_JUDGED.test(after) && q.words >= 8) {
+      const inConversation = new Set<string>();
+      ctx.quotes.forEach((o, i) => {
+        const sp = o.form === 'turn' ? ctx.done.get(i)?.speaker : null;
+        if (sp) inConversation.add(sp);
+      });
+      const outsider = [...ctx.mentions].reverse().find((m) => m.end <= q.start && m.speaker !== UNKNOWN_PERSON && !inConversation.has(m.speaker));
+      if (outsider) return { speaker: outsider.speaker, method: 'verb-pronoun', confidence: 0.62 };
+    }
     if (ctx.item.primary && parentAttr.speaker) return { ...parentAttr, confidence: Math.min(parentAttr.confidence, 0.8) };
     // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.
     // ...unless it sits in the sentence as a noun phrase ("the high priest of “scaling is all you need”"): a

@@ -149,6 +149,43 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`Gary Marcus and Yann LeCun both spoke at the meetup.\n\n> ${quote}`, quote).speaker).toBeNull();
   });
 
+  it('in a transcript, "He said, “…”" in an answer is the person the question named, not the first person the transcript names', () => {
+    const text = `[00:00:05] Dwarkesh Patel: Welcome. I'm Dwarkesh Patel, and with me is Gary Marcus.\n[00:01:00] Dwarkesh Patel: Gary, the evals question. Sutskever suggested the labs train on the test.\n[00:01:10] Gary Marcus: I think that's overstated. He said, “${quote}” Fine, some teams do.`;
+    expect(speakerOf(text, quote, { primary: true }).speaker).toBe('ilya-sutskever');
+  });
+
+  it('words a transcript speaker holds up to judge (“…” is a lovely sentence) are the last outsider’s the conversation named', () => {
+    const text = `[00:06:40] Dwarkesh Patel: Sutskever described research taste as a top-down belief. Gary, is that science?\n[00:07:10] Gary Marcus: A belief that outlives a bad decade is a religion. “${quote}” is a lovely sentence, and it is wrong.`;
+    expect(speakerOf(text, quote, { primary: true }).speaker).toBe('ilya-sutskever');
+    // Said as his own words, it stays his.
+    const own = `[00:06:40] Dwarkesh Patel: Sutskever described research taste as a top-down belief. Gary, is that science?\n[00:07:10] Gary Marcus: A belief is fine. “${quote}” That is what I would say.`;
+    expect(speakerOf(own, quote, { primary: true }).speaker).toBe('gary-marcus');
+  });
+
+  it('someone a speech verb leaves unnamed (“one engineer said”) keeps their words unattributed, through “she said” and a second quote', () => {
+    const q2 = 'It is just what you do when the benchmark is the only thing your manager can read.';
+    const text = `Gary Marcus has been saying this for years.\n\nOne engineer at a large lab, who asked not to be named, said the teams “${quote}”\n\n“It is not cheating,” she said. “${q2}”`;
+    const over = { title: 'Sutskever says the age of scaling is over' };
+    expect(speakerOf(text, quote, over)).toEqual({ speaker: null, method: 'verb-name' });
+    expect(speakerOf(text, q2, over).speaker).toBeNull();
+    // Inside someone's own words, "the model says, “…”" is their hypothetical, not an unnamed speaker.
+    const turn = `Dwarkesh: And then?\nIlya: You tell the model to fix it. And the model says, “${quote}” And it introduces a second bug.`;
+    expect(speakerOf(turn, quote, { primary: true }).speaker).toBe('ilya-sutskever');
+  });
+
+  it('a quotation set into a sentence as an aside (“in Sutskever’s words”) does not take over the next “he added”', () => {
+    const q2 = 'Nobody at the big labs will say this on the record, but the money is going into post-training.';
+    const text = `“The cheap part of scaling is over and everyone knows it by now,” Marcus said.\n\nHe said the labs were shifting spending to reinforcement learning, where, in Sutskever's words, “${quote}”\n\n“${q2}” he added.`;
+    expect(speakerOf(text, q2).speaker).toBe('gary-marcus');
+  });
+
+  it('of several people a paragraph names, the one who is its subject introduces the block quote or the action beat', () => {
+    expect(speakerOf(`Gary Marcus's reply to Yann LeCun has been passed around all week. The sentence everyone shares is this one:\n\n> ${quote}`, quote).speaker).toBe('gary-marcus');
+    expect(speakerOf(`Asked whether Sutskever's own company was a bet against scaling, LeCun laughed. “${quote}”`, quote).speaker).toBe('yann-lecun');
+    // Two subjects are still nobody's.
+    expect(speakerOf(`Marcus and LeCun, asked about Sutskever, traded barbs. “${quote}”`, quote).speaker).toBeNull();
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
