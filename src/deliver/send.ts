@@ -212,7 +212,7 @@ function classify(err: unknown, committed: boolean): Outcome {
  */
 export async function deliver(opts: DeliverOptions): Promise<DeliverySummary> {
   const log = opts.log ?? (() => {});
-  const { digest, rendered, config, transport } = opts;
+  const { digest, config, transport } = opts;
   const summary: DeliverySummary = { transport: transport.name, written: 0, sent: 0, skipped: 0, failed: 0, unknown: 0, deferred: 0 };
   const listId = config.email.listId;
   const maxAttempts = Math.max(1, opts.retry?.maxAttempts ?? 3);

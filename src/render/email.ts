@@ -1,7 +1,8 @@
 /**
  * The email, rendered ONCE per issue: Handlebars fills templates/email/digest.mjml.hbs, MJML turns it into
  * HTML (~40 ms warm, the expensive step: never per recipient), and the per-recipient parts are left as
- * placeholders that `personalize` fills by plain string replacement (~µs).
+ * placeholders. deliver fills them into the issue's MIME message (src/deliver/headers.ts); `personalize`
+ * fills them into the HTML and text themselves, for a preview.
  *
  * Pure apart from reading the template files once per process (they are code, shipped with the package).
  */
@@ -13,13 +14,13 @@ import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import type { Config, Digest, DigestQuote, RenderedEmail } from '../model.js';
 import { DigestError } from '../errors.js';
-import { escapeAttr, formatDate, oneLine, registerHelpers, safeUrl, stanceLabel } from './helpers.js';
+import { escapeAttr, oneLine, registerHelpers, safeUrl, shortIssueDate, stanceLabel } from './helpers.js';
 import { renderText } from './text.js';
 
 /**
- * Our own ASCII token standing for the recipient's unsubscribe URL until `personalize`. It is a syntactically
- * valid https URL so MJML and Handlebars pass it through untouched, and `.invalid` so a copy that escaped
- * personalisation can never reach a real host.
+ * Our own ASCII token standing for the recipient's unsubscribe URL until it is filled in (deliver, or
+ * `personalize`). It is a syntactically valid https URL so MJML and Handlebars pass it through untouched, and
+ * `.invalid` so a copy that escaped personalisation can never reach a real host.
  */
 export const UNSUBSCRIBE_PLACEHOLDER = 'https://unsubscribe.invalid/dd-recipient-placeholder-7f3a9c';
 
@@ -74,7 +75,7 @@ let compiled: Compiled | null = null;
 export function compiledTemplates(): Compiled {
   if (compiled) return compiled;
   const hb = Handlebars.create();
-  registerHelpers(hb, { timeZone: 'UTC' });
+  registerHelpers(hb);
   const partialsDir = path.join(TEMPLATES_DIR, 'partials');
   for (const file of readdirSync(partialsDir)) {
     if (!file.endsWith('.hbs')) continue;
@@ -173,7 +174,7 @@ export function emailSubject(digest: Digest, config: Config): string {
   const withNumber = base.includes(`#${digest.number}`) ? base : `${base} · #${digest.number}`;
   // compose writes the date in full ("November 30, 2026"); only a subject without any form of it gets one
   // (older records may carry the short "30 Nov 2026").
-  const hasDate = [date, digest.date, formatDate(digest.date, config.site.timeZone, 'd LLL yyyy')].some((d) => d && withNumber.includes(d));
+  const hasDate = [date, digest.date, shortIssueDate(digest.date, config.site.timeZone)].some((d) => d && withNumber.includes(d));
   // (An unreadable date formats as '': the subject then goes without one rather than end in "· ".)
   const withDate = hasDate || !date ? withNumber : `${withNumber} · ${date}`;
   // Long subjects get folded and truncated by clients anyway; keep it sane.
@@ -246,38 +247,15 @@ export async function renderEmail(digest: Digest, config: Config, opts: { webUrl
 /**
  * Fill the per-recipient parts by plain replacement: no re-render. The URL is HTML-escaped for the HTML part
  * (a `&` in a query string) and left as is in the text part.
+ *
+ * For a single copy (`digest preview`): deliver does not call this. It fills the same values (safeUrl, the
+ * same escapeAttr) into the issue's MIME message, quoted-printable encoded, cut once per issue at the
+ * placeholders (src/deliver/headers.ts), because encoding the 100 KB per recipient was its cost; this works on
+ * the decoded HTML and text, which is what a preview shows. So nothing here is cached: it runs once.
  */
 export function personalize(rendered: RenderedEmail, values: { unsubscribeUrl: string }): { html: string; text: string } {
-  const parts = splitAtPlaceholder(rendered);
+  const token = rendered.placeholders.unsubscribeUrl;
   // Only schemes we would link anyway; an unsafe value leaves no live link rather than a javascript: one.
   const url = safeUrl(values.unsubscribeUrl);
-  return { html: joinParts(parts.html, escapeAttr(url)), text: joinParts(parts.text, url) };
-}
-
-interface PlaceholderParts {
-  token: string;
-  htmlSource: string;
-  textSource: string;
-  html: string[];
-  text: string[];
-}
-
-/** Split once per rendered issue, not per recipient: searching 70 KB of HTML for the token was most of a
- *  recipient's cost. Keyed weakly by the object; the sources are kept so a mutated object is split again. */
-const splitCache = new WeakMap<RenderedEmail, PlaceholderParts>();
-
-function splitAtPlaceholder(rendered: RenderedEmail): PlaceholderParts {
-  const token = rendered.placeholders.unsubscribeUrl;
-  const hit = splitCache.get(rendered);
-  if (hit && hit.token === token && hit.htmlSource === rendered.html && hit.textSource === rendered.text) return hit;
-  const parts: PlaceholderParts = { token, htmlSource: rendered.html, textSource: rendered.text, html: rendered.html.split(token), text: rendered.text.split(token) };
-  splitCache.set(rendered, parts);
-  return parts;
-}
-
-/** `parts.join(value)` by concatenation: V8 builds a rope in O(parts) instead of copying the 70 KB. */
-function joinParts(parts: string[], value: string): string {
-  let out = parts[0] ?? '';
-  for (let i = 1; i < parts.length; i++) out += value + parts[i]!;
-  return out;
+  return { html: rendered.html.split(token).join(escapeAttr(url)), text: rendered.text.split(token).join(url) };
 }

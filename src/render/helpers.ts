@@ -1,12 +1,12 @@
 /**
- * Handlebars helpers shared by the email and the web archive. Pure: no clock, no I/O. Dates are formatted in
- * the configured time zone (luxon), because an issue dated "Monday" must not become "Sunday" for a reader's
+ * Handlebars helpers shared by the email and the web archive. Pure: no clock, no I/O. Dates are read in the
+ * configured time zone (luxon), because an issue dated "Monday" must not become "Sunday" for a reader's
  * server in another zone.
  */
 import Handlebars from 'handlebars';
 import { DateTime } from 'luxon';
 import type { VerbatimStatus, Stance } from '../model.js';
-import { cleanLine, formatIssueDate } from '../compose/digest.js';
+import { cleanLine } from '../compose/digest.js';
 
 /**
  * The only URL schemes we ever put in an href. Handlebars escaping does not stop `javascript:` (field notes),
@@ -36,18 +36,14 @@ export function escapeAttr(s: string): string {
 }
 
 /**
- * A date ("2026-11-30" or a full ISO timestamp) as people read it in `zone`: without `format`, compose's
- * formatIssueDate ("November 30, 2026" in en), the form the subject and the archive use; with a luxon
- * `format` (e.g. 'd LLL yyyy'), that pattern. '' when unparseable.
+ * An issue date ("2026-11-30" or a full ISO timestamp) in the short form older records' subjects carry
+ * ("30 Nov 2026"), in `zone`: emailSubject looks for it so such a subject does not get the date twice. The form
+ * people read everywhere is compose's formatIssueDate. '' when unparseable.
  */
-export function formatDate(iso: unknown, zone: string, format?: string, locale = 'en'): string {
-  if (typeof iso !== 'string' || !iso) return '';
-  if (format === undefined) return formatIssueDate(iso, zone, locale);
+export function shortIssueDate(iso: string, zone: string): string {
   // A bare yyyy-mm-dd is a calendar date already in the configured zone; do not shift it.
-  const dt = /^\d{4}-\d{2}-\d{2}$/.test(iso)
-    ? DateTime.fromISO(iso, { zone })
-    : DateTime.fromISO(iso, { setZone: true }).setZone(zone);
-  return dt.isValid ? dt.setLocale(locale).toFormat(format) : '';
+  const dt = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? DateTime.fromISO(iso, { zone }) : DateTime.fromISO(iso, { setZone: true }).setZone(zone);
+  return dt.isValid ? dt.setLocale('en').toFormat('d LLL yyyy') : '';
 }
 
 const STATUS_LABELS: Record<VerbatimStatus, string> = {
@@ -90,11 +86,8 @@ export function oneLine(s: unknown): string {
 }
 
 /** Register the shared helpers on a Handlebars environment (an isolated one from Handlebars.create()). */
-export function registerHelpers(hb: typeof Handlebars, opts: { timeZone: string; locale?: string }): void {
+export function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('safeUrl', (u: unknown) => safeUrl(u));
-  hb.registerHelper('formatDate', (iso: unknown, format: unknown) =>
-    formatDate(iso, opts.timeZone, typeof format === 'string' ? format : undefined, opts.locale ?? 'en'),
-  );
   hb.registerHelper('statusLabel', (s: unknown) => statusLabel(s));
   hb.registerHelper('statusShort', (s: unknown) => statusShort(s));
   hb.registerHelper('stanceLabel', (s: unknown) => stanceLabel(s));

@@ -4,8 +4,7 @@
  * nodemailer's encoder, and a server whose certificate does not verify gives SMTP_TLS_FAILED with a way out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +14,8 @@ import { createJsonTransport, createSmtpTransport, createTransport, dataBytes, s
 import { deliver, httpsUrlMaker, unsubscribeHttpsUrl, unsubscribeMailtoUrl } from '../../src/deliver/send.js';
 import { SendLedger } from '../../src/deliver/ledger.js';
 import { parseSubscribers, unsubscribeToken } from '../../src/deliver/subscribers.js';
-import { testConfig } from './smtp-sink.js';
-import { renderEmail } from '../../src/render/email.js';
 import type { RenderedEmail } from '../../src/model.js';
-import { realisticSendSuite, startSink } from './smtp-sink.js';
+import { realisticSendSuite, testConfig } from './smtp-sink.js';
 
 const suite = realisticSendSuite('dd-wire-');
 const { config, digest } = suite;

@@ -11,8 +11,7 @@ import { composeDigest, formatIssueDate } from '../../src/compose/digest.js';
 import type { Analysis, Config, Digest, Quote, RenderedEmail, SourceItem } from '../../src/model.js';
 import { buildSite, formatDate as archiveDate, issueTitle } from '../../src/render/archive.js';
 import { renderEmail } from '../../src/render/email.js';
-import { formatDate as helperDate, registerHelpers } from '../../src/render/helpers.js';
-import Handlebars from 'handlebars';
+import { shortIssueDate } from '../../src/render/helpers.js';
 import { testConfig } from '../archive/support.js';
 
 // Words from seed 000, so no one is quoted saying what they did not say.
@@ -84,21 +83,23 @@ describe('formatIssueDate: the single formatter', () => {
     expect(formatIssueDate(iso, zone, lang)).toBe(out);
   });
 
-  it('is what the archive and the template helper write, in the configured language', () => {
+  it('is what the archive writes, in the configured language', () => {
     for (const lang of ['en', 'de', 'ja']) {
       const one = formatIssueDate('2026-11-30', 'UTC', lang);
       expect(archiveDate('2026-11-30', lang)).toBe(one);
       expect(issueTitle({ number: 3, date: '2026-11-30', title: '' }, lang)).toBe(`Issue 3 · ${one}`);
-      expect(helperDate('2026-11-30', 'UTC', undefined, lang)).toBe(one);
-      const hb = Handlebars.create();
-      registerHelpers(hb, { timeZone: 'UTC', locale: lang });
-      expect(hb.compile('{{formatDate d}}')({ d: '2026-11-30' })).toBe(one);
     }
   });
+});
 
-  it('keeps a template’s own luxon format when one is passed', () => {
-    const hb = Handlebars.create();
-    registerHelpers(hb, { timeZone: 'UTC' });
-    expect(hb.compile('{{formatDate d "d LLL yyyy"}}')({ d: '2026-11-30' })).toBe('30 Nov 2026');
+describe('shortIssueDate: the short form older subjects carry, which emailSubject recognises', () => {
+  it.each([
+    ['2026-11-30', 'Pacific/Auckland', '30 Nov 2026'], // a calendar date is never shifted
+    ['2026-11-30T23:30:00Z', 'Europe/Paris', '1 Dec 2026'],
+    ['2026-11-30T23:30:00Z', 'America/New_York', '30 Nov 2026'],
+    ['2026-02-30', 'UTC', ''],
+    ['not a date', 'UTC', ''],
+  ])('%s in %s → %j', (iso, zone, out) => {
+    expect(shortIssueDate(iso, zone)).toBe(out);
   });
 });
