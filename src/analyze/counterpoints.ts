@@ -296,7 +296,7 @@ export function pairCounterpoints(
     const h = critiqueHits(p.text, toks);
     passageHits[i] = h.length > 0 ? h : NO_HITS;
     passageStances[i] = stanceOf({ text: p.text, speakerStance: (p.speaker ? speakerById.get(p.speaker)?.stance : null) ?? null, sourceStance: null });
-    eligible[i] = p.text.length >= 25 && (h.length > 0 || passageStances[i] !== 'neutral') && !BROKEN_OFF.test(p.text);
+    eligible[i] = p.text.length >= 25 && ws.length >= MIN_ANSWER_WORDS && (h.length > 0 || passageStances[i] !== 'neutral') && !BROKEN_OFF.test(p.text);
     words.add(eligible[i] ? ws : EMPTY_IDS);
   });
   dfStamp = new Int32Array(0);
@@ -604,8 +604,14 @@ export function pairCounterpoints(
   return out.sort((a, b) => claimOrder.get(a.quoteId)! - claimOrder.get(b.quoteId)!);
 }
 
+/**
+ * Content words an answer needs: fewer make a pleasantry or a bare verdict ("And I'm happy to be the one who
+ * doesn't."), which says nothing a reader could weigh against the claim.
+ */
+const MIN_ANSWER_WORDS = 5;
+
 /** Words that restate someone's claim before answering it: the restatement is not the answer. */
-const RESTATING = /\b(?:put plainly|in other words|as I understand it|(?:his|her|their) (?:claim|point|argument|thesis|view) (?:is|was))\b/i;
+const RESTATING = /\b(?:put plainly|in other words|as I understand it|if I (?:have|understand|read) (?:it|him|her|them) (?:right|correctly)|(?:his|her|their) (?:claim|point|argument|thesis|view)(?:,[^,.]{1,40},)? (?:is|was))\b/i;
 /** Words that break off ("if you — [crosstalk]"): neither a claim to answer nor an answer to show. */
 export const BROKEN_OFF = /(?:[—–]|--)\s*(?:\[[^\]]*\])?\s*$|\[(?:crosstalk|inaudible|cross-talk)\]\s*$/i;
 const REPORTING =

@@ -471,7 +471,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const lastName = namesBefore[namesBefore.length - 1];
   if (lastName) {
     const between = text.slice(lastName.end, q.start);
-    if (/^\s*(?:\([^)]*\))?\s*:\s*$/.test(between.replace(/[“"‘>]/g, ''))) {
+    // ("…belongs to Lorcan Pettigrew of Halyard Ventures: “…”": a name and where they are from, then the colon.)
+    if (/^\s*(?:\([^)]*\)|\s(?:of|at|from)\s+(?:the\s+)?[\p{Lu}][\p{L}’'&.-]*(?:\s+[\p{Lu}][\p{L}’'&.-]*){0,3})?\s*:\s*$/u.test(between.replace(/[“"‘>]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.85 };
     }
     // "@tkwiat “RL on verifiable tasks scaled beautifully” is doing a lot of work": a reply quoting the handle.

@@ -33,13 +33,32 @@ describe('counterpoints', () => {
 
   it('a restatement in the critic’s own words ("Put plainly, his claim is…") is not the answer either', () => {
     const item = makeItem(
-      `Ilya Sutskever: ${claim}\nGary Marcus: Put plainly, his claim is that faith in elegance should outrank failed experiments, which is wrong and naive. That is not a method; it is theology.`,
+      `Ilya Sutskever: ${claim}\nGary Marcus: Put plainly, his claim is that faith in elegance should outrank failed experiments, which is wrong and naive. That is not a method at all; it is theology dressed as research taste.`,
     );
     const r = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.05 } });
     const cps = r.counterpoints.filter((c) => c.quoteId === r.quotes.find((x) => x.text === claim)!.id);
     expect(cps).toHaveLength(1);
     expect(cps[0]!.text).not.toMatch(/Put plainly/);
     expect(cps[0]!.text).toContain('theology');
+  });
+
+  it('a restatement with an aside ("Her argument, if I have it right, is that…") is not the answer', () => {
+    const item = makeItem(
+      `Ilya Sutskever: ${claim}\nGary Marcus: His argument, if I have it right, is that faith in elegance should outrank failed experiments, which is wrong and naive. That is not a method at all; it is theology dressed as research taste.`,
+    );
+    const r = analyze([item], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.05 } });
+    const cps = r.counterpoints.filter((c) => c.quoteId === r.quotes.find((x) => x.text === claim)!.id);
+    expect(cps).toHaveLength(1);
+    expect(cps[0]!.text).not.toMatch(/His argument/);
+    expect(cps[0]!.text).toContain('theology');
+  });
+
+  it('a pleasantry or a bare verdict of under five content words answers nothing', () => {
+    const r = analyze([makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: And I'm not so sure about that one.`)], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.01 } });
+    expect(r.counterpoints).toEqual([]);
+    // The same verdict with its reason is an answer.
+    const r2 = analyze([makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: And I'm not so sure about that one, because research taste has misled the field before.`)], { themes, speakers, analyze: { ...cfg, counterpointThreshold: 0.01 } });
+    expect(r2.counterpoints.map((c) => c.speaker)).toEqual(['gary-marcus']);
   });
 
   it('words cut off by crosstalk are neither a claim to answer nor an answer', () => {

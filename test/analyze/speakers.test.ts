@@ -186,6 +186,10 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`Marcus and LeCun, asked about Sutskever, traded barbs. “${quote}”`, quote).speaker).toBeNull();
   });
 
+  it('a name with where they are from, then a colon, introduces their words (“belongs to Gary Marcus of NYU: …”)', () => {
+    expect(speakerOf(`Sutskever's piece is the one to read. Its best quote belongs to Gary Marcus of New York University: “${quote}”`, quote).speaker).toBe('gary-marcus');
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
