@@ -2,8 +2,8 @@
  * `npm run eval`: score the analyzer against the hand-written gold sets in test/fixtures/gold/.
  *
  *   seeds/    the tuning set (annotates ../shared/seeds/)
- *   dev*/      more tuning sets (dev, dev2, dev3), each written and annotated by someone who never read the analyzer
- *   validation/ a third such set, scored like the held-out one (aggregates only, no trace): it estimates how
+ *   dev/, dev2/, dev3/ more tuning sets, each written and annotated by someone who never read the analyzer
+ *   validation/ a set kept unseen for validation (none now), scored like the held-out one (aggregates only, no trace): it estimates how
  *             the analyzer does on text it was not tuned on, so the held-out set is looked at less often
  *   heldout/  written by someone else and never used for tuning: reported separately, aggregates only
  *
