@@ -22,8 +22,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Parser } from 'htmlparser2';
 import { analyze, selectQuotes } from '../src/analyze/index.js';
 import { composeDigest } from '../src/compose/digest.js';
@@ -35,7 +33,7 @@ import { emptyLedger, gather, parseDroppedFile } from '../src/gather/index.js';
 import { healSeenLedger, sha256, writeSeenLedger } from '../src/gather/ledger.js';
 import type { Config, Digest, RunReport, SourceItem } from '../src/model.js';
 import { writeRecord } from '../src/publish/records.js';
-import { buildSite, issueUrl } from '../src/render/archive.js';
+import { buildSite, collectGarbage, issueUrl } from '../src/render/archive.js';
 import { renderEmail } from '../src/render/email.js';
 import { blastRawSmtp } from './bench/raw-smtp.js';
 import { makeFeeds, makeSubscribers } from './bench/workload.js';
@@ -107,17 +105,6 @@ async function measure<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: num
   }
   peak = Math.max(peak, process.memoryUsage().rss);
   return { ms: median(times), peakRssMb: Math.round(peak / 1048576), last };
-}
-
-/** V8's full collection as a function (node --expose-gc's gc()), or null where the flag cannot be set at run time. */
-function fullGc(): (() => void) | null {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
 }
 
 const rate = (n: number, ms: number, unit: string) => `${Math.round(n / (ms / 1000)).toLocaleString('en')} ${unit}/s`;
@@ -396,9 +383,8 @@ async function main(): Promise<void> {
       }
       // Each measured run starts from a collected heap, ours and raw alike: otherwise whichever runs first after
       // analyze pays for collecting its garbage (hundreds of MB on the full workload).
-      const collect = fullGc();
       for (let run = 0; run < deliverRuns; run++) {
-        collect?.();
+        collectGarbage();
         const transport = createSmtpTransport(`smtp://127.0.0.1:${sink.port}`, { maxConnections: 5 });
         const ledgerDir = path.join(tmp, `ledger-${run}`);
         const oc = await cpuOf(() => measure(1, () => deliver({ digest: digest as Digest, rendered, config, subscribers, transport, ledgerDir, now: NOW, dryRun: false, secret: 'bench-secret', dkim: null })));
@@ -408,7 +394,7 @@ async function main(): Promise<void> {
         peakRssMb = Math.max(peakRssMb, d.peakRssMb);
         // The ceiling: the same bytes pushed by a bare protocol client over 5 connections.
         const messages = rawMessages(SIZE.subscribers);
-        collect?.();
+        collectGarbage();
         const rc = await cpuOf(() => measure(1, () => rawBlast(messages)));
         const raw = rc.out;
         ours.push(d.ms);

@@ -6,7 +6,7 @@
  *   make:  heal the seen ledger from the records → gather → analyze → compose → (render check)
  *          → publish the record + seen ledger
  *   site:  records in digests/ → Eleventy archive + Atom/JSON feeds in _site/
- *   send:  record → render once → personalize per recipient → deliver (outbox or SMTP) with a send ledger
+ *   send:  record → render once → deliver per recipient (outbox or SMTP, the recipient's links spliced in) with a send ledger
  *   run:   make, then site, then send
  */
 import path from 'node:path';
@@ -147,8 +147,7 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   report.issue = { id: digest.id, number: digest.number, subject: digest.subject, url: issueUrl(config, digest.id) };
 
   // Render before anything is written: a template error must leave digests/ untouched.
-  const rendered = await timed(progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
-    (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
+  const rendered = await renderIssueEmail(digest, config, progress);
 
   await timed(progress, 'publish', async () => {
     if (opts.dryRun) {
@@ -242,8 +241,7 @@ export async function sendIssue(opts: SendOptions & { config?: Config }): Promis
       hint: opts.issueId ? `pick one of: ${records.map((r) => r.id).join(', ') || '(none)'}` : 'run `digest make` first',
     });
   checkDelivery(opts.env, { needsList: !opts.to, outboxDir: opts.outboxDir });
-  const rendered = opts.rendered && opts.digest === digest ? opts.rendered : await timed(opts.progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
-    (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
+  const rendered = opts.rendered && opts.digest === digest ? opts.rendered : await renderIssueEmail(digest, config, opts.progress);
   const transport = createTransport(opts.env, { outboxDir: opts.outboxDir, rateLimitPerSecond: config.email.rateLimitPerSecond });
   try {
     if (opts.to) {
@@ -283,4 +281,10 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     if (deliveryIncomplete(sent.delivery)) report.ok = false;
   }
   return report;
+}
+
+/** The issue's email, rendered once (MJML), with the web and archive links it points to. */
+function renderIssueEmail(digest: Digest, config: Config, progress: RunOptions['progress']): Promise<RenderedEmail> {
+  return timed(progress, 'render', () => renderEmail(digest, config, { webUrl: issueUrl(config, digest.id), archiveUrl: issueUrl(config, '') }),
+    (r) => `email ${Math.round(r.htmlBytes / 1024)} KB HTML${r.trimmed ? ` (${r.trimmed} quotes trimmed to fit)` : ''}, MJML rendered once`);
 }
