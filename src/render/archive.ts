@@ -3,7 +3,7 @@
  * 404), an Atom and a JSON feed, a sitemap and a Pagefind search index, built by Eleventy 3 from the Nunjucks
  * templates in templates/site/.
  *
- * The pure part (`parseDigestRecord`, `toArchiveModel`, `paginateTheme`, `renderFeeds`, `renderSitemap`) turns
+ * The pure part (`parseDigestRecord`, `toArchiveModel`, `paginate`, `renderFeeds`, `renderSitemap`) turns
  * records into a view model and feed text; templates only lay that model out, so every URL, date and
  * title is decided here and can be tested without Eleventy. `buildSite` is the I/O edge: it reads the records,
  * runs Eleventy programmatically, indexes the output with Pagefind and keeps a manifest for incremental builds.
@@ -33,14 +33,15 @@ export const FEED_MAX_BYTES = 500 * 1024;
 /** Written into the output folder; lists what we produced and what each page was built from. */
 export const MANIFEST_FILE = '.digest-site.json';
 /** Bump when the view model or page set changes shape: a manifest from another version forces a full build. */
-const MODEL_VERSION = 3;
+const MODEL_VERSION = 4;
 /**
- * Issues per theme page. Twenty, as in the feeds (FEED_ISSUES): with the weekly schedule a page is about five
- * months, so a 500-issue theme is 25 pages, few enough to list by number. At most 24 quotes an issue
- * (config's analyze.maxQuotes) keeps a page at a few hundred KB at worst instead of megabytes. Counted in
- * issues, not quotes, so an issue's quotes stay together under its heading and every page is whole issues.
+ * Issues per theme or speaker page. Twenty, as in the feeds (FEED_ISSUES): with the weekly schedule a page is
+ * about five months, so a 500-issue theme or speaker is 25 pages, few enough to list by number. At most 24
+ * quotes an issue (config's analyze.maxQuotes) keeps a page at a few hundred KB at worst instead of megabytes.
+ * Counted in issues, not quotes, so an issue's quotes stay together under its heading and every page is whole
+ * issues.
  */
-export const THEME_PAGE_ISSUES = 20;
+export const PAGE_ISSUES = 20;
 
 // ───────────────────────────── small pure helpers ─────────────────────────────
 
@@ -236,7 +237,11 @@ export async function readDigestRecords(digestsDir: string): Promise<{ digests: 
 
 /** Newest first: by date, then number. */
 function sortIssues(digests: Digest[]): Digest[] {
-  return [...digests].sort((a, b) => (a.date === b.date ? b.number - a.number : a.date < b.date ? 1 : -1));
+  return [...digests].sort(newestFirst);
+}
+
+function newestFirst(a: Pick<Digest, 'date' | 'number'>, b: Pick<Digest, 'date' | 'number'>): number {
+  return a.date === b.date ? b.number - a.number : a.date < b.date ? 1 : -1;
 }
 
 // ───────────────────────────── the view model the templates lay out ─────────────────────────────
@@ -316,6 +321,12 @@ export interface ViewGroup {
   quotes: ViewQuote[];
 }
 
+/** A counterpoint a speaker gave, with the quote it answers. */
+export interface ViewCounter {
+  counterpoint: ViewCounterpoint;
+  answers: ViewQuote;
+}
+
 export interface ViewTheme {
   id: string;
   slug: string;
@@ -327,40 +338,52 @@ export interface ViewTheme {
   /** Quotes newest first, grouped by issue. */
   groups: ViewGroup[];
   lastmod: string | null;
-  /** The groups split into pages of `THEME_PAGE_ISSUES` issues, newest first (see paginateTheme). */
+  /** The groups split into pages of `PAGE_ISSUES` issues, newest first (see paginate). */
   pages: ViewThemePage[];
 }
 
-/** A link to another page of the same theme. */
-export interface ThemePageLink {
+/** A link to another page of the same theme or speaker. */
+export interface PageLink {
   number: number;
   href: string;
 }
 
 /**
- * One page of a theme: `/themes/<slug>/` is page 1 (newest), `/themes/<slug>/page/<n>/` the older ones. Holds
- * only what that page shows, so its fingerprint (planIncremental) changes exactly when the page does.
+ * One page of a theme's or a speaker's quotes: `<href>` is page 1 (newest), `<href>page/<n>/` the older ones
+ * (see paginate). Holds only what that page shows, so its fingerprint (planIncremental) changes exactly when the
+ * page does.
  */
-export interface ViewThemePage {
-  theme: { id: string; slug: string; title: string; description: string; href: string };
+export interface ListPage<G> {
   number: number;
   pageCount: number;
   href: string;
   /** Output path under the site, without the base path: Eleventy's permalink. */
   permalink: string;
   /** Whole issues, newest first. */
-  groups: ViewGroup[];
-  /** Shown on page 1 only: they change with every issue, and older pages should not. */
-  totals: { quotes: number; issues: number } | null;
+  groups: G[];
   /** The page before (newer quotes, rel="prev") and after (older quotes, rel="next"); null at either end. */
-  newer: ThemePageLink | null;
-  older: ThemePageLink | null;
+  newer: PageLink | null;
+  older: PageLink | null;
   /** Page numbers for the navigation: first, last and the current one's neighbours; null where a gap is. */
-  numbers: (ThemePageLink | null)[];
-  /** The date range the page covers ("March 6, 2017 – July 17, 2017"), for the page's summary line. */
+  numbers: (PageLink | null)[];
+  /** The date range the page covers ("March 6, 2017" to "July 17, 2017"), for the page's summary line. */
   from: string;
   to: string;
   lastmod: string | null;
+}
+
+export interface ViewThemePage extends ListPage<ViewGroup> {
+  theme: { id: string; slug: string; title: string; description: string; href: string };
+  /** Shown on page 1 only: they change with every issue, and older pages should not. */
+  totals: { quotes: number; issues: number } | null;
+}
+
+export interface ViewSpeakerPage extends ListPage<ViewGroup> {
+  speaker: { id: string; slug: string; name: string; role: string; href: string };
+  /** The counterpoints they gave in this page's issues, newest first. */
+  counters: ViewCounter[];
+  /** Shown on page 1 only, as on theme pages. */
+  totals: { quotes: number; counterpoints: number } | null;
 }
 
 export interface ViewSpeaker {
@@ -368,12 +391,15 @@ export interface ViewSpeaker {
   slug: string;
   name: string;
   role: string;
+  /** Its first page, `/speakers/<slug>/`: where every link to the speaker goes. */
   href: string;
   count: number;
   groups: ViewGroup[];
   /** Counterpoints they gave, newest first. */
-  counters: { counterpoint: ViewCounterpoint; answers: ViewQuote }[];
+  counters: ViewCounter[];
   lastmod: string | null;
+  /** Their quotes and counterpoints split into pages of `PAGE_ISSUES` issues, newest first (see paginateSpeaker). */
+  pages: ViewSpeakerPage[];
 }
 
 export interface ArchiveModel {
@@ -395,8 +421,8 @@ export interface ArchiveModel {
   latest: ViewIssue | null;
   themes: ViewTheme[];
   speakers: ViewSpeaker[];
-  /** The subsets to write this build (all of them, except in an incremental build); themes by page. */
-  render: { issues: ViewIssue[]; themes: ViewThemePage[]; speakers: ViewSpeaker[] };
+  /** The subsets to write this build (all of them, except in an incremental build); themes and speakers by page. */
+  render: { issues: ViewIssue[]; themes: ViewThemePage[]; speakers: ViewSpeakerPage[] };
   atom: string;
   jsonFeed: string;
   sitemap: string;
@@ -420,7 +446,7 @@ function stanceLabel(stance: string): string {
 }
 
 /** Build the whole view model from records (any order) and config. Pure: no clock, no files. */
-export function toArchiveModel(records: Digest[], config: Config, options: { themePageIssues?: number } = {}): ArchiveModel {
+export function toArchiveModel(records: Digest[], config: Config, options: { pageIssues?: number } = {}): ArchiveModel {
   const language = config.site.language || 'en';
   const digests = sortIssues(records);
   const themeTitle = new Map<string, { title: string; description: string }>();
@@ -472,7 +498,7 @@ export function toArchiveModel(records: Digest[], config: Config, options: { the
     let s = speakers.get(id);
     if (!s) {
       const info = speakerInfo.get(id) ?? { name: id, role: '' };
-      s = { id, slug: slug(id), name: info.name, role: info.role, href: link(`/speakers/${slug(id)}/`), count: 0, groups: [], counters: [], lastmod: null };
+      s = { id, slug: slug(id), name: info.name, role: info.role, href: link(`/speakers/${slug(id)}/`), count: 0, groups: [], counters: [], lastmod: null, pages: [] };
       speakers.set(id, s);
     }
     return s;
@@ -565,10 +591,12 @@ export function toArchiveModel(records: Digest[], config: Config, options: { the
   };
   const themeList = [...themes.values()].map(finish).filter((t) => t.count > 0);
   const publishedAt = new Map(issues.map((i) => [i.id, i.publishedAt]));
-  for (const t of themeList) t.pages = paginateTheme(t, options.themePageIssues ?? THEME_PAGE_ISSUES, publishedAt);
+  const perPage = options.pageIssues ?? PAGE_ISSUES;
+  for (const t of themeList) t.pages = paginateTheme(t, perPage, publishedAt);
   const speakerList = [...speakers.values()].map(finish).filter((s) => s.count > 0 || s.counters.length > 0);
   for (const s of speakerList) {
     if (!s.lastmod && s.counters[0]) s.lastmod = issues.find((i) => i.id === s.counters[0]?.answers.issue.id)?.publishedAt ?? null;
+    s.pages = paginateSpeaker(s, perPage, publishedAt);
   }
   speakerList.sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
 
@@ -590,7 +618,7 @@ export function toArchiveModel(records: Digest[], config: Config, options: { the
     latest: issues[0] ?? null,
     themes: themeList,
     speakers: speakerList,
-    render: { issues, themes: themeList.flatMap((t) => t.pages), speakers: speakerList },
+    render: { issues, themes: themeList.flatMap((t) => t.pages), speakers: speakerList.flatMap((s) => s.pages) },
     atom: '',
     jsonFeed: '',
     sitemap: '',
@@ -603,45 +631,88 @@ export function toArchiveModel(records: Digest[], config: Config, options: { the
 }
 
 /**
- * A theme's groups (newest first) cut into pages of `perPage` issues. The cuts are counted from the oldest
- * issue, so every page but the first holds exactly `perPage` issues and page 1 the newest 1 to `perPage`: a
- * new issue then changes page 1 alone, and only when page 1 is full does the next one open a new page 1 and
- * move every older page down a number (once every `perPage` issues of the theme, where counting from the
- * newest would change every page every time). `publishedAt` gives each issue's time, for the sitemap.
+ * A theme's or a speaker's issues (newest first, each with what the list shows of it) cut into pages of
+ * `perPage` issues, page 1 at `root.href` and page n at `<root.href>page/<n>/`. The cuts are counted from the
+ * oldest issue, so every page but the first holds exactly `perPage` issues and page 1 the newest 1 to `perPage`:
+ * a new issue then changes page 1 alone, and only when page 1 is full does the next one open a new page 1 and
+ * move every older page down a number (once every `perPage` issues of the list, where counting from the newest
+ * would change every page every time). `publishedAt` gives each issue's time, for the sitemap.
  */
+export function paginate<G extends { issue: { id: string; dateLabel: string } }>(
+  groups: readonly G[],
+  root: { href: string; permalink: string },
+  perPage: number,
+  publishedAt: ReadonlyMap<string, string>,
+): ListPage<G>[] {
+  const size = Math.max(1, Math.floor(perPage));
+  const total = groups.length;
+  const pageCount = Math.max(1, Math.ceil(total / size));
+  // Page 1 takes the remainder; with no remainder it is a full page like the others.
+  const firstSize = total - (pageCount - 1) * size;
+  const link = (n: number): PageLink => ({ number: n, href: n === 1 ? root.href : `${root.href}page/${n}/` });
+  const pages: ListPage<G>[] = [];
+  for (let n = 1; n <= pageCount; n++) {
+    const start = n === 1 ? 0 : firstSize + (n - 2) * size;
+    const own = groups.slice(start, n === 1 ? firstSize : start + size);
+    pages.push({
+      number: n,
+      pageCount,
+      href: link(n).href,
+      permalink: n === 1 ? root.permalink : `${root.permalink}page/${n}/`,
+      groups: own,
+      newer: n > 1 ? link(n - 1) : null,
+      older: n < pageCount ? link(n + 1) : null,
+      numbers: pageNumbers(n, pageCount).map((k) => (k === null ? null : link(k))),
+      from: own[own.length - 1]?.issue.dateLabel ?? '',
+      to: own[0]?.issue.dateLabel ?? '',
+      lastmod: (own[0] && publishedAt.get(own[0].issue.id)) ?? null,
+    });
+  }
+  return pages;
+}
+
+/** A theme's pages (see paginate); page 1 also carries the theme's totals. */
 export function paginateTheme(
   theme: Pick<ViewTheme, 'id' | 'slug' | 'title' | 'description' | 'href' | 'count' | 'groups'>,
   perPage: number,
   publishedAt: ReadonlyMap<string, string>,
 ): ViewThemePage[] {
-  const size = Math.max(1, Math.floor(perPage));
-  const total = theme.groups.length;
-  const pageCount = Math.max(1, Math.ceil(total / size));
-  // Page 1 takes the remainder; with no remainder it is a full page like the others.
-  const firstSize = total - (pageCount - 1) * size;
-  const link = (n: number): ThemePageLink => ({ number: n, href: n === 1 ? theme.href : `${theme.href}page/${n}/` });
   const info = { id: theme.id, slug: theme.slug, title: theme.title, description: theme.description, href: theme.href };
-  const pages: ViewThemePage[] = [];
-  for (let n = 1; n <= pageCount; n++) {
-    const start = n === 1 ? 0 : firstSize + (n - 2) * size;
-    const groups = theme.groups.slice(start, n === 1 ? firstSize : start + size);
-    pages.push({
-      theme: info,
-      number: n,
-      pageCount,
-      href: link(n).href,
-      permalink: n === 1 ? `/themes/${theme.slug}/` : `/themes/${theme.slug}/page/${n}/`,
-      groups,
-      totals: n === 1 ? { quotes: theme.count, issues: total } : null,
-      newer: n > 1 ? link(n - 1) : null,
-      older: n < pageCount ? link(n + 1) : null,
-      numbers: pageNumbers(n, pageCount).map((k) => (k === null ? null : link(k))),
-      from: groups[groups.length - 1]?.issue.dateLabel ?? '',
-      to: groups[0]?.issue.dateLabel ?? '',
-      lastmod: (groups[0] && publishedAt.get(groups[0].issue.id)) ?? null,
-    });
-  }
-  return pages;
+  return paginate(theme.groups, { href: theme.href, permalink: `/themes/${theme.slug}/` }, perPage, publishedAt).map((page) => ({
+    ...page,
+    theme: info,
+    totals: page.number === 1 ? { quotes: theme.count, issues: theme.groups.length } : null,
+  }));
+}
+
+/**
+ * A speaker's pages (see paginate): cut by the issues they were quoted in or gave a counterpoint in, so each
+ * page shows that speaker's quotes and counterpoints from the same issues and every one of them is on exactly
+ * one page; page 1 also carries the speaker's totals.
+ */
+export function paginateSpeaker(
+  speaker: Pick<ViewSpeaker, 'id' | 'slug' | 'name' | 'role' | 'href' | 'count' | 'groups' | 'counters'>,
+  perPage: number,
+  publishedAt: ReadonlyMap<string, string>,
+): ViewSpeakerPage[] {
+  const byIssue = new Map<string, { issue: ViewQuote['issue']; quotes: ViewQuote[]; counters: ViewCounter[] }>();
+  const of = (issue: ViewQuote['issue']): { issue: ViewQuote['issue']; quotes: ViewQuote[]; counters: ViewCounter[] } => {
+    let g = byIssue.get(issue.id);
+    if (!g) byIssue.set(issue.id, (g = { issue, quotes: [], counters: [] }));
+    return g;
+  };
+  for (const g of speaker.groups) of(g.issue).quotes.push(...g.quotes);
+  for (const c of speaker.counters) of(c.answers.issue).counters.push(c);
+  // An issue with only a counterpoint of theirs takes its place among the others by date.
+  const issues = [...byIssue.values()].sort((a, b) => newestFirst(a.issue, b.issue));
+  const info = { id: speaker.id, slug: speaker.slug, name: speaker.name, role: speaker.role, href: speaker.href };
+  return paginate(issues, { href: speaker.href, permalink: `/speakers/${speaker.slug}/` }, perPage, publishedAt).map(({ groups, ...page }) => ({
+    ...page,
+    speaker: info,
+    groups: groups.filter((g) => g.quotes.length > 0).map(({ issue, quotes }) => ({ issue, quotes })),
+    counters: groups.flatMap((g) => g.counters),
+    totals: page.number === 1 ? { quotes: speaker.count, counterpoints: speaker.counters.length } : null,
+  }));
 }
 
 /**
@@ -780,13 +851,15 @@ export function renderSitemap(model: ArchiveModel): string {
   const latest = model.latest?.publishedAt ?? null;
   urls.push({ loc: model.site.root, lastmod: latest });
   for (const i of model.issues) urls.push({ loc: i.absUrl, lastmod: i.publishedAt });
+  // Page 1 carries the theme's or speaker's lastmod (its newest issue), the older pages their own.
+  const listed = (x: { href: string; lastmod: string | null; pages: ListPage<unknown>[] }): void => {
+    urls.push({ loc: abs(x.href), lastmod: x.lastmod });
+    for (const p of x.pages.slice(1)) urls.push({ loc: abs(p.href), lastmod: p.lastmod });
+  };
   urls.push({ loc: `${model.site.root}themes/`, lastmod: latest });
-  for (const t of model.themes) {
-    urls.push({ loc: abs(t.href), lastmod: t.lastmod });
-    for (const p of t.pages.slice(1)) urls.push({ loc: abs(p.href), lastmod: p.lastmod });
-  }
+  model.themes.forEach(listed);
   urls.push({ loc: `${model.site.root}speakers/`, lastmod: latest });
-  for (const s of model.speakers) urls.push({ loc: abs(s.href), lastmod: s.lastmod });
+  model.speakers.forEach(listed);
   urls.push({ loc: `${model.site.root}subscribe/`, lastmod: null });
   const lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'];
   for (const u of urls) {
@@ -802,9 +875,9 @@ export interface Manifest {
   version: number;
   /** Hash of config, templates, this module's model version and the page size: any change forces a full build. */
   inputs: string;
-  records: Record<string, { hash: string; speakers: string[] }>;
-  /** Each theme page's fingerprint (themePageFingerprints), by permalink. */
-  themePages: Record<string, string>;
+  records: Record<string, { hash: string }>;
+  /** Each theme and speaker page's fingerprint (pageFingerprints), by permalink. */
+  pages: Record<string, string>;
   files: string[];
 }
 
@@ -826,51 +899,37 @@ async function hashTemplates(): Promise<string> {
 async function readManifest(siteDir: string): Promise<Manifest | null> {
   try {
     const m = JSON.parse(await readFile(path.join(siteDir, MANIFEST_FILE), 'utf8')) as Manifest;
-    return m.version === MODEL_VERSION && typeof m.inputs === 'string' && isObject(m.records) && isObject(m.themePages) && Array.isArray(m.files) ? m : null;
+    return m.version === MODEL_VERSION && typeof m.inputs === 'string' && isObject(m.records) && isObject(m.pages) && Array.isArray(m.files) ? m : null;
   } catch {
     return null;
   }
 }
 
-function recordFacts(issue: ViewIssue): { speakers: string[] } {
-  const speakers = new Set<string>();
-  for (const s of issue.sections) {
-    for (const q of s.quotes) {
-      if (q.speakerHref) speakers.add(q.speakerHref);
-      for (const c of q.counterpoints) if (c.speakerHref) speakers.add(c.speakerHref);
-    }
-  }
-  return { speakers: [...speakers].sort() };
-}
-
 /**
- * A hash of everything each theme page shows (its view model: quotes, links, page numbers), by permalink. A
- * page is rewritten when its hash changes, which catches what reasoning about records would miss (a removed
- * issue shifting the cuts, a page count changing the pager) and spares what it would redo (older pages that a
- * new issue leaves as they were). Measured: ~50 ms for 500 fixture-sized issues (88 pages, 1 MB a theme before paging).
+ * A hash of everything each theme and speaker page shows (its view model: quotes, links, page numbers), by
+ * permalink. A page is rewritten when its hash changes, which catches what reasoning about records would miss
+ * (a removed issue shifting the cuts, a page count changing the pager) and spares what it would redo (older
+ * pages that a new issue leaves as they were). Measured: ~50 ms for the theme pages of 500 fixture-sized issues
+ * (88 pages, 1 MB a theme before paging).
  */
-export function themePageFingerprints(model: Pick<ArchiveModel, 'themes'>): Record<string, string> {
+export function pageFingerprints(model: Pick<ArchiveModel, 'themes' | 'speakers'>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const t of model.themes) for (const p of t.pages) out[p.permalink] = sha256(JSON.stringify(p));
+  for (const list of [...model.themes, ...model.speakers]) for (const p of list.pages) out[p.permalink] = sha256(JSON.stringify(p));
   return out;
 }
 
 /**
  * What an incremental build must rewrite: issues whose record changed or appeared, their neighbours (their
- * prev/next links change), the theme pages whose fingerprint changed, and the speaker pages any changed or
- * removed record touched. Home, feeds, sitemap and the small pages are always rewritten.
+ * prev/next links change), and the theme and speaker pages whose fingerprint changed. Home, feeds, sitemap and
+ * the small pages are always rewritten.
  */
 export function planIncremental(
   model: ArchiveModel,
   hashes: Record<string, string>,
-  previous: Pick<Manifest, 'records' | 'themePages'>,
-  fingerprints: Record<string, string> = themePageFingerprints(model),
+  previous: Pick<Manifest, 'records' | 'pages'>,
+  fingerprints: Record<string, string> = pageFingerprints(model),
 ): ArchiveModel['render'] {
   const changed = new Set<string>();
-  const speakers = new Set<string>();
-  const touch = (facts: { speakers: string[] }): void => {
-    facts.speakers.forEach((s) => speakers.add(s));
-  };
   model.issues.forEach((issue, i) => {
     const before = previous.records[issue.id];
     if (before && before.hash === hashes[issue.id]) return;
@@ -879,21 +938,19 @@ export function planIncremental(
     const older = model.issues[i + 1];
     if (newer) changed.add(newer.id);
     if (older) changed.add(older.id);
-    touch(recordFacts(issue));
-    if (before) touch(before);
   });
   const current = new Set(model.issues.map((i) => i.id));
-  for (const [id, before] of Object.entries(previous.records)) {
+  for (const id of Object.keys(previous.records)) {
     if (current.has(id)) continue;
-    touch(before);
     // A removed issue changes its neighbours' links; without its date we rewrite the issues next to the gap.
     const idx = model.issues.findIndex((i) => i.id < id);
     for (const n of [model.issues[idx - 1], model.issues[idx], model.issues[model.issues.length - 1]]) if (n) changed.add(n.id);
   }
+  const stale = (p: { permalink: string }): boolean => previous.pages[p.permalink] !== fingerprints[p.permalink];
   return {
     issues: model.issues.filter((i) => changed.has(i.id)),
-    themes: model.render.themes.filter((p) => previous.themePages[p.permalink] !== fingerprints[p.permalink]),
-    speakers: model.speakers.filter((s) => speakers.has(s.href)),
+    themes: model.render.themes.filter(stale),
+    speakers: model.render.speakers.filter(stale),
   };
 }
 
@@ -910,8 +967,8 @@ export interface BuildSiteOptions {
   skipSearchIndex?: boolean;
   /** Quotes rendered per Eleventy pass (see PASS_WEIGHT, the default); tests set it low to force passes. */
   passWeight?: number;
-  /** Issues per theme page (default THEME_PAGE_ISSUES); tests set it low to get several pages. */
-  themePageIssues?: number;
+  /** Issues per theme and speaker page (default PAGE_ISSUES); tests set it low to get several pages. */
+  pageIssues?: number;
 }
 
 /**
@@ -922,12 +979,12 @@ export interface BuildSiteOptions {
 export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number; files: string[] }> {
   const siteDir = path.resolve(opts.siteDir);
   // The parsed records are dropped once the model is made: the model keeps only what the pages show.
-  const themePageIssues = opts.themePageIssues ?? THEME_PAGE_ISSUES;
-  const { model, hashes } = await readArchiveModel(path.resolve(opts.digestsDir), opts.config, themePageIssues);
-  const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, themePageIssues, await hashTemplates()]));
+  const pageIssues = opts.pageIssues ?? PAGE_ISSUES;
+  const { model, hashes } = await readArchiveModel(path.resolve(opts.digestsDir), opts.config, pageIssues);
+  const inputs = sha256(JSON.stringify([MODEL_VERSION, opts.config, pageIssues, await hashTemplates()]));
   const previous = await readManifest(siteDir);
   const incremental = Boolean(opts.incremental && previous && previous.inputs === inputs);
-  const fingerprints = themePageFingerprints(model);
+  const fingerprints = pageFingerprints(model);
   if (incremental && previous) model.render = planIncremental(model, hashes, previous, fingerprints);
   await mkdir(siteDir, { recursive: true });
 
@@ -962,8 +1019,8 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   const manifest: Manifest = {
     version: MODEL_VERSION,
     inputs,
-    records: Object.fromEntries(model.issues.map((i) => [i.id, { hash: hashes[i.id] ?? '', ...recordFacts(i) }])),
-    themePages: fingerprints,
+    records: Object.fromEntries(model.issues.map((i) => [i.id, { hash: hashes[i.id] ?? '' }])),
+    pages: fingerprints,
     files: [...files].sort(),
   };
   await writeFile(path.join(siteDir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`);
@@ -973,16 +1030,16 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
 async function readArchiveModel(
   digestsDir: string,
   config: Config,
-  themePageIssues: number,
+  pageIssues: number,
 ): Promise<{ model: ArchiveModel; hashes: Record<string, string> }> {
   const { digests, hashes } = await readDigestRecords(digestsDir);
-  return { model: toArchiveModel(digests, config, { themePageIssues }), hashes };
+  return { model: toArchiveModel(digests, config, { pageIssues }), hashes };
 }
 
 /**
  * Quotes (each counterpoint counts as one more) rendered per Eleventy pass: ~1 KB of HTML each, so about 24 MB
  * of pages a pass. Chosen when a 500-issue theme was one ~12 MB page (a page is rendered whole, so the largest
- * sets the floor); theme pages are now paged (THEME_PAGE_ISSUES), and the largest page is a speaker's.
+ * sets the floor); theme and speaker pages are now paged (PAGE_ISSUES), so no page comes near it.
  */
 export const PASS_WEIGHT = 24_000;
 
@@ -1110,7 +1167,7 @@ function expectedPages(model: ArchiveModel): string[] {
   return [
     ...model.issues.map((i) => html(i.href)),
     ...model.themes.flatMap((t) => t.pages.map((p) => html(p.href))),
-    ...model.speakers.map((s) => html(s.href)),
+    ...model.speakers.flatMap((s) => s.pages.map((p) => html(p.href))),
   ];
 }
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const pagedDigests = await tempDir('archive-browser-paged-digests-');
   await writeSyntheticIssues(pagedDigests, 1, 7);
   pagedSite = await tempDir('archive-browser-paged-');
-  await buildSite({ digestsDir: pagedDigests, siteDir: pagedSite, config, quiet: true, skipSearchIndex: true, themePageIssues: 3 });
+  await buildSite({ digestsDir: pagedDigests, siteDir: pagedSite, config, quiet: true, skipSearchIndex: true, pageIssues: 3 });
   paged = await serveSite(pagedSite, BASE);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateTheme, parseDigestRecord, planIncremental,
-  planPasses, quoteAnchor, safeHref, siteRoot, THEME_PAGE_ISSUES, themePageFingerprints, toArchiveModel, type ViewGroup,
+  planPasses, quoteAnchor, safeHref, siteRoot, PAGE_ISSUES, pageFingerprints, toArchiveModel, type ViewGroup,
 } from '../../src/render/archive.js';
 import { DigestError } from '../../src/errors.js';
 import type { Config, Digest } from '../../src/model.js';
@@ -195,7 +195,7 @@ describe('theme pages', () => {
   });
 
   it('gives a short theme one page with no pager, and an empty one a single empty page', () => {
-    expect(paginateTheme(theme(THEME_PAGE_ISSUES), THEME_PAGE_ISSUES, times).map((p) => [p.pageCount, p.numbers, p.newer, p.older])).toEqual([[1, [{ number: 1, href: '/base/themes/scaling-era/' }], null, null]]);
+    expect(paginateTheme(theme(PAGE_ISSUES), PAGE_ISSUES, times).map((p) => [p.pageCount, p.numbers, p.newer, p.older])).toEqual([[1, [{ number: 1, href: '/base/themes/scaling-era/' }], null, null]]);
     expect(paginateTheme(theme(0), 20, times).map((p) => p.groups)).toEqual([[]]);
   });
 
@@ -213,7 +213,7 @@ describe('theme pages', () => {
   });
 
   it('pages every theme of the model and renders each page once', () => {
-    const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { themePageIssues: 3 });
+    const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { pageIssues: 3 });
     const generalization = many.themes.find((t) => t.id === 'generalization');
     expect(generalization?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
     expect(many.render.themes).toEqual(many.themes.flatMap((t) => t.pages));
@@ -224,20 +224,19 @@ describe('theme pages', () => {
 describe('planIncremental', () => {
   const model = toArchiveModel(digests, config);
   const hashes = Object.fromEntries(digests.map((d) => [d.id, `h-${d.id}`]));
-  const facts = { speakers: ['/speakers/renata-sollberger/'] };
 
   it('rewrites nothing when no record changed', () => {
-    const previous = { records: Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}`, ...facts }])), themePages: themePageFingerprints(model) };
+    const previous = { records: Object.fromEntries(digests.map((d) => [d.id, { hash: `h-${d.id}` }])), pages: pageFingerprints(model) };
     expect(planIncremental(model, hashes, previous)).toEqual({ issues: [], themes: [], speakers: [] });
   });
 
-  it('rewrites a new issue, its older neighbour, the theme pages that show it and the speakers it touches', () => {
+  it('rewrites a new issue, its older neighbour, and the theme and speaker pages that show it', () => {
     const before = toArchiveModel(digests.slice(1), config);
-    const previous = { records: Object.fromEntries(digests.slice(1).map((d) => [d.id, { hash: `h-${d.id}`, ...facts }])), themePages: themePageFingerprints(before) };
+    const previous = { records: Object.fromEntries(digests.slice(1).map((d) => [d.id, { hash: `h-${d.id}` }])), pages: pageFingerprints(before) };
     const plan = planIncremental(model, hashes, previous);
     expect(plan.issues.map((i) => i.id)).toEqual(['2026-11-30-3', '2026-11-24-2']);
     expect(plan.themes.map((p) => p.permalink).sort()).toEqual(['/themes/generalization/', '/themes/scaling-era/', '/themes/timelines/']);
-    expect(plan.speakers.map((s) => s.id).sort()).toEqual(['ilya-sutskever', 'renata-sollberger']);
+    expect(plan.speakers.map((p) => p.permalink).sort()).toEqual(['/speakers/ilya-sutskever/', '/speakers/renata-sollberger/']);
   });
 });
 

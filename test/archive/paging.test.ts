@@ -65,7 +65,7 @@ beforeAll(async () => {
   const digestsDir = await tempDir('archive-paging-digests-');
   digests = await writeSyntheticIssues(digestsDir, 1, 7);
   siteDir = await tempDir('archive-paging-site-');
-  await buildSite({ digestsDir, siteDir, config, quiet: true, skipSearchIndex: true, themePageIssues: PER_PAGE });
+  await buildSite({ digestsDir, siteDir, config, quiet: true, skipSearchIndex: true, pageIssues: PER_PAGE });
 });
 
 describe('theme pages in pages', () => {
@@ -130,7 +130,7 @@ describe('theme pages in pages', () => {
     const digestsDir = await tempDir('archive-paging-inc-');
     await writeSyntheticIssues(digestsDir, 1, 7);
     const inc = await tempDir('archive-paging-inc-site-');
-    const build = (siteDir: string, incremental: boolean) => buildSite({ digestsDir, siteDir, config, quiet: true, skipSearchIndex: true, themePageIssues: PER_PAGE, incremental });
+    const build = (siteDir: string, incremental: boolean) => buildSite({ digestsDir, siteDir, config, quiet: true, skipSearchIndex: true, pageIssues: PER_PAGE, incremental });
     const full = async (): Promise<string> => {
       const dir = await tempDir('archive-paging-full-');
       await build(dir, false);
