@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { DigestError } from './errors.js';
 import type {
-  AnalyzeConfig, Config, EmailConfig, FeedConfig, GatherConfig, SiteConfig, SpeakerConfig, Stance, ThemeConfig,
+  AnalyzeConfig, Config, EditorPair, EmailConfig, FeedConfig, GatherConfig, SiteConfig, SpeakerConfig, Stance, ThemeConfig,
 } from './model.js';
 import { STANCES } from './model.js';
 
@@ -218,6 +218,23 @@ function reader(y: YamlFile) {
   return { str, strList, bool, num, stance, url, list, section };
 }
 
+/** `analyze.pairs`: counterpoints set by hand, each a quote's opening words and the answering words. */
+function editorPairs(y: YamlFile, a: Obj): EditorPair[] {
+  const v = a.pairs;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) y.fail(['analyze', 'pairs'], 'must be a list', 'write each pair as "- quote: …" with "counter: …" under it');
+  const r = reader(y);
+  return (v as unknown[]).map((e, i) => {
+    const keys = ['analyze', 'pairs', i];
+    if (!isObj(e)) y.fail(keys, 'must be a mapping with quote and counter', 'write "- quote: <the start of the key quote>" and "counter: <the answering words>" under it');
+    const pair = { quote: r.str(e, keys, 'quote'), counter: r.str(e, keys, 'counter'), origin: `${y.file}:${y.lineOf(keys)}` };
+    for (const k of ['quote', 'counter'] as const) {
+      if (pair[k].split(/\s+/).length < 4) y.fail([...keys, k], 'needs at least four words to be found unambiguously', `copy more of the ${k === 'quote' ? 'key quote' : 'answer'} from its source`);
+    }
+    return pair;
+  });
+}
+
 const slug = (s: string) => s.toLowerCase().normalize('NFKD').replace(/[^\w\s-]/g, '').trim().replace(/[\s_]+/g, '-').replace(/-+/g, '-');
 
 function uniqueIds<T extends { id: string }>(y: YamlFile, key: string, entries: T[]): T[] {
@@ -337,6 +354,7 @@ export function parseConfig(texts: ConfigTexts, dir = 'sources'): Config {
     counterpointThreshold: gr.num(a, ['analyze'], 'counterpointThreshold', DEFAULT_ANALYZE.counterpointThreshold),
     maxQuotes: gr.num(a, ['analyze'], 'maxQuotes', DEFAULT_ANALYZE.maxQuotes, 1),
     maxQuotesPerTheme: gr.num(a, ['analyze'], 'maxQuotesPerTheme', DEFAULT_ANALYZE.maxQuotesPerTheme, 1),
+    pairs: editorPairs(gy, a),
   };
   return { site, email, feeds, themes, speakers, gather, analyze };
 }

@@ -109,6 +109,18 @@ export interface AnalyzeConfig {
   maxQuotes: number;
   /** Quotes per theme in one issue. Default 4. */
   maxQuotesPerTheme: number;
+  /** Counterpoints an editor set by hand (settings.yaml `analyze.pairs`); they replace the analyzer's pick. */
+  pairs?: EditorPair[];
+}
+
+/** A claim and its answer, both given as words copied from the sources. */
+export interface EditorPair {
+  /** The start of the key quote it answers. */
+  quote: string;
+  /** The answering words, verbatim from a source. */
+  counter: string;
+  /** Where the editor wrote it (`sources/settings.yaml:<line>`), for problems. */
+  origin: string;
 }
 
 export interface Config {
@@ -256,6 +268,8 @@ export interface Analysis {
   counterpoints: Counterpoint[];
   /** Token count of the analyzed text, for the benchmark. */
   tokens: number;
+  /** Editor pairs that could not be applied (one side found in this issue's sources, the other not). */
+  problems?: Problem[];
 }
 
 // ───────────────────────────── compose ─────────────────────────────

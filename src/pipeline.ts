@@ -137,6 +137,7 @@ export async function makeIssue(opts: RunOptions): Promise<MadeIssue> {
   const analysis = await timed(progress, 'analyze',
     async () => analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze, known: gathered.known }),
     (a) => `${a.quotes.length} quotes, ${a.counterpoints.length} counterpoints, ${a.tokens} tokens`);
+  report.problems.push(...(analysis.problems ?? []));
 
   const number = (records.at(-1)?.number ?? 0) + 1;
   const digest = await timed(progress, 'compose',

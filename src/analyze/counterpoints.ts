@@ -1,4 +1,4 @@
-import type { Citation, Counterpoint, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
+import type { Citation, Counterpoint, EditorPair, Problem, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
 import { countTokens, splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
 import { stanceOf } from './stance.js';
 import type { ThemeMatcher } from './themes.js';
@@ -633,6 +633,86 @@ const OPPOSED: Partial<Record<Stance, Partial<Record<Stance, number>>>> = {
  * the reader more than a missing one.
  */
 const SCORE_FOR_FULL_CONFIDENCE = 0.8;
+
+/** Matches `words` in a text the way an editor copies them: apostrophes and quotation marks either way, any run of spaces. */
+function copiedWords(words: string): RegExp {
+  const body = words
+    .trim()
+    .split(/\s+/)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/['’‘]/g, "['’‘]").replace(/["“”]/g, '["“”]'))
+    .join('\\s+');
+  return new RegExp(body, 'u');
+}
+
+/**
+ * Counterpoints an editor set by hand (settings.yaml `analyze.pairs`). A pair whose quote and answer are both in
+ * this issue's sources replaces the analyzer's counterpoint for that quote, at full confidence, with the
+ * answer's speaker and side read from the passage it sits in. A pair with neither side here is for another
+ * week and is skipped; one with only one side here is a problem (a typo, or words the source no longer has).
+ */
+export function applyEditorPairs(
+  found: Counterpoint[],
+  pairs: EditorPair[],
+  quotes: Quote[],
+  passages: Passage[],
+  items: { id: string; origin: string; url: string | null; text: string }[],
+  speakers: SpeakerConfig[],
+): { counterpoints: Counterpoint[]; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const set = new Map<string, Counterpoint>();
+  const fold = (t: string) => t.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim();
+  const name = (id: string | null) => (id ? speakers.find((s) => s.id === id)?.name ?? id : null);
+  for (const pair of pairs) {
+    const opening = fold(pair.quote);
+    const claim = quotes.find((q) => q.kind !== 'fragment' && fold(q.text).startsWith(opening));
+    const re = copiedWords(pair.counter);
+    let at: { item: (typeof items)[number]; start: number; end: number } | null = null;
+    for (const item of items) {
+      const m = re.exec(item.text);
+      if (m) {
+        at = { item, start: m.index, end: m.index + m[0].length };
+        break;
+      }
+    }
+    if (!claim && !at) continue;
+    if (!claim) {
+      problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no key quote of this issue starts with "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (quotes under 8 words are never key quotes; `digest analyze <file> --json` lists them), or remove the pair' });
+      continue;
+    }
+    if (!at) {
+      problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `the answer "${pair.counter.slice(0, 60)}" is in none of this issue's sources`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair' });
+      continue;
+    }
+    const { item, start, end } = at;
+    // Whose words: the innermost quotation holding them (“DeepSeek's reply is brief: “The blank slate…””),
+    // else the innermost passage they start in (a turn, the page's own prose).
+    const size = (x: { start: number; end: number }) => x.end - x.start;
+    const quoted = quotes
+      .flatMap((q) => q.citations.filter((c) => c.itemId === item.id && c.start <= start && c.end >= end).map((c) => ({ start: c.start, end: c.end, speaker: q.speaker })))
+      .sort((a, b) => size(a) - size(b))[0];
+    const holder = passages.filter((p) => p.itemId === item.id && p.start <= start && p.end > start).sort((a, b) => size(a) - size(b))[0];
+    const speaker = quoted ? quoted.speaker : holder?.speaker ?? null;
+    const text = item.text.slice(start, end);
+    const stance = stanceOf({ text, speakerStance: (speaker ? speakers.find((s) => s.id === speaker)?.stance : null) ?? null, sourceStance: null });
+    set.set(claim.id, {
+      quoteId: claim.id,
+      counterQuoteId: null,
+      text,
+      speaker,
+      source: item.origin,
+      itemId: item.id,
+      url: item.url,
+      start,
+      end,
+      stance,
+      confidence: 1,
+      reason: `Chosen by the editor: ${name(speaker) ?? 'the source'} answers ${name(claim.speaker) ?? 'this claim'}.`,
+    });
+  }
+  const order = new Map(quotes.map((q, k) => [q.id, k]));
+  const counterpoints = [...found.filter((c) => !set.has(c.quoteId)), ...set.values()].sort((a, b) => (order.get(a.quoteId) ?? 0) - (order.get(b.quoteId) ?? 0));
+  return { counterpoints, problems };
+}
 
 function describe(q: Quote, p: Passage, pStance: Stance, hits: readonly string[], opts: CounterpointOptions): string {
   const name = (id: string | null) => (id ? opts.speakers.find((s) => s.id === id)?.name ?? id : null);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeConfig, Analysis, Citation, Quote, SourceItem, SpeakerConfig, ThemeConfig } from '../model.js';
-import { BROKEN_OFF, pairCounterpoints, buildPassages, type CounterpointOptions, type PassageVoice } from './counterpoints.js';
+import { applyEditorPairs, BROKEN_OFF, pairCounterpoints, buildPassages, type CounterpointOptions, type PassageVoice } from './counterpoints.js';
 import { groupQuotes, type DedupeCandidate } from './dedupe.js';
 import { countWords, splitLines, tokenize } from './paragraphs.js';
 import { findQuotes, type RawQuote } from './quotes.js';
@@ -233,13 +233,15 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
         (o) => o !== q && o.start <= q.start && o.end >= q.end && o.end - o.start > q.end - q.start && o.speaker === q.speaker,
       ),
   );
-  const counterpoints = pairCounterpoints(outerClaims, claimVoices, passages, {
+  const automatic = pairCounterpoints(outerClaims, claimVoices, passages, {
     themes: opts.themes,
     speakers: opts.speakers,
     matcher,
     threshold: opts.analyze.counterpointThreshold,
     ...(opts.traceCounterpoints ? { trace: opts.traceCounterpoints } : {}),
   }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
+  const edited = applyEditorPairs(automatic, opts.analyze.pairs ?? [], quotes, passages, all.filter((it) => current.has(it)), opts.speakers);
+  const counterpoints = edited.counterpoints;
   // Key quotes by the items they cite, in score order, so each counterpoint looks only at its own item's.
   const keyByItem = new Map<string, Quote[]>();
   for (const q of quotes) {
@@ -262,7 +264,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     for (const c of q.citations) c.itemId = realId(c.itemId);
   }
   for (const c of counterpoints) c.itemId = realId(c.itemId);
-  return { quotes, counterpoints, tokens };
+  return { quotes, counterpoints, tokens, ...(edited.problems.length ? { problems: edited.problems } : {}) };
 }
 
 /** Mentions of @handles that the text ties to a known person by "Name (@handle)" or "Name @handle". */

@@ -121,6 +121,46 @@ describe('counterpoints across sources', () => {
   });
 });
 
+describe('counterpoints an editor sets by hand (analyze.pairs)', () => {
+  const claimText = 'The idea of the artificial neuron is directly inspired by the brain, and it is a great idea, because you say the brain has neurons.';
+  const transcript = makeItem(`Dwarkesh Patel: And research taste?\nIlya Sutskever: ${claimText}`, { sourceId: 'transcript' });
+  const reply = makeItem('On the neuron, DeepSeek says: “This isn’t a scientific methodology. It’s a theology dressed in mathematical vestments.” The rest of the piece is about evals.', { sourceId: 'reply' });
+  const run = (pairs: { quote: string; counter: string }[], items = [transcript, reply]) =>
+    analyze(items, { themes, speakers, analyze: { ...cfg, pairs: pairs.map((p) => ({ ...p, origin: 'sources/settings.yaml:7' })) } });
+
+  it('a pair found in the sources is shown at full confidence, verbatim, with the answer’s speaker, though copied with straight quotes', () => {
+    // Without the pair the analyzer shows nothing here (the answer is in another piece, in other words).
+    expect(run([]).counterpoints).toEqual([]);
+    const r = run([{ quote: 'The idea of the artificial neuron is directly inspired', counter: "This isn't a scientific methodology. It's a theology dressed in mathematical vestments." }]);
+    expect(r.problems).toBeUndefined();
+    expect(r.counterpoints).toHaveLength(1);
+    const cp = r.counterpoints[0]!;
+    expect(r.quotes.find((q) => q.id === cp.quoteId)!.text).toBe(claimText);
+    expect(cp).toMatchObject({ speaker: 'deepseek', itemId: reply.id, confidence: 1, text: 'This isn’t a scientific methodology. It’s a theology dressed in mathematical vestments.' });
+    expect(reply.text.slice(cp.start, cp.end)).toBe(cp.text);
+    expect(cp.reason).toBe('Chosen by the editor: DeepSeek (AI model) answers Ilya Sutskever.');
+  });
+
+  it('replaces the analyzer’s own pick for that quote', () => {
+    const critic = makeItem(`Ilya Sutskever: ${claim}\nGary Marcus: This is not a scientific method; research taste that ignores the evidence when experiments contradict you is theology and wishful thinking, plain and simple.`);
+    const own = analyze([critic, reply], { themes, speakers, analyze: cfg });
+    expect(own.counterpoints.map((c) => c.speaker)).toEqual(['gary-marcus']);
+    const r = analyze([critic, reply], { themes, speakers, analyze: { ...cfg, pairs: [{ quote: claim.slice(0, 40), counter: 'It’s a theology dressed in mathematical vestments.', origin: 'x:1' }] } });
+    expect(r.counterpoints.map((c) => [c.speaker, c.text])).toEqual([['deepseek', 'It’s a theology dressed in mathematical vestments.']]);
+  });
+
+  it('one side missing is a problem naming the line; both missing is another week’s pair, skipped', () => {
+    const noCounter = run([{ quote: 'The idea of the artificial neuron is directly inspired', counter: 'A sentence nobody wrote in any source.' }]);
+    expect(noCounter.counterpoints).toEqual([]);
+    expect(noCounter.problems).toEqual([expect.objectContaining({ code: 'PAIR_COUNTER_NOT_FOUND', origin: 'sources/settings.yaml:7' })]);
+    const noQuote = run([{ quote: 'Words that open no key quote at all', counter: 'It’s a theology dressed in mathematical vestments.' }]);
+    expect(noQuote.problems).toEqual([expect.objectContaining({ code: 'PAIR_QUOTE_NOT_FOUND', origin: 'sources/settings.yaml:7' })]);
+    expect(noQuote.problems![0]!.hint).toMatch(/digest analyze/);
+    const elsewhere = run([{ quote: 'Words that open no key quote at all', counter: 'A sentence nobody wrote in any source.' }]);
+    expect(elsewhere.problems).toBeUndefined();
+  });
+});
+
 describe('counterpoints in the shipped dropped files', () => {
   it('the DeepSeek reply note answers Sutskever’s transcript claims (it answered none before)', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');

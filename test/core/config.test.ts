@@ -35,6 +35,13 @@ describe('config', () => {
     expect(config.feeds.length).toBeGreaterThan(0);
     expect(config.site.basePath).toMatch(/^\/.*\/$/);
     expect(config.email.maxHtmlBytes).toBeGreaterThan(0);
+    // The editor's pairs, each with the line it was written on.
+    const settings = await read('settings.yaml');
+    expect(config.analyze.pairs!.length).toBeGreaterThan(0);
+    for (const p of config.analyze.pairs!) {
+      const line = Number(p.origin.split(':').at(-1));
+      expect(settings.split('\n')[line - 1]).toContain(p.quote);
+    }
   });
 
   it.each([
@@ -49,6 +56,9 @@ describe('config', () => {
     ['speakers.yaml', 'speakers:\n  - aliases: [x]\n', 'speakers[0].name: is required', 2],
     ['settings.yaml', 'site:\n  timeZone: Mars/Olympus\n', 'unknown time zone', 2],
     ['settings.yaml', 'email:\n  maxHtmlBytes: -4\n', 'email.maxHtmlBytes: must be a number', 2],
+    ['settings.yaml', 'analyze:\n  pairs: one\n', 'analyze.pairs: must be a list', 2],
+    ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n', 'analyze.pairs[0].counter: is required', 3],
+    ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n      counter: Not so.\n', 'analyze.pairs[0].counter: needs at least four words', 4],
   ])('%s with %j fails naming the field and line', async (file, text, message, line) => {
     const t = { ...(await texts()), [file]: text };
     const err = errorOf(() => parseConfig(t, 'sources'));
