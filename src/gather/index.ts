@@ -1,7 +1,7 @@
 import { DEFAULT_GATHER } from '../config.js';
 import type { Config, FeedConfig, GatherConfig, Gathered, Problem, SourceHealth, SourceItem } from '../model.js';
 import { DigestError, redactUrl, toProblem } from '../errors.js';
-import { fetchFeed, type FeedFetcher, type FetchResult } from './fetch.js';
+import { fetchFeed, openFetchAgents, type FeedFetcher, type FetchResult } from './fetch.js';
 import { parseFeed } from './feeds.js';
 import { readDroppedFiles } from './files.js';
 import {
@@ -11,7 +11,7 @@ import {
 
 export { emptyLedger, readSeenLedger, writeSeenLedger, canonicalUrl } from './ledger.js';
 export type { SeenLedger, LedgerEntry, FeedState } from './ledger.js';
-export { fetchFeed, type FeedFetcher, type FetchResult, type Conditional } from './fetch.js';
+export { fetchFeed, openFetchAgents, type FeedFetcher, type FetchResult, type Conditional, type FetchAgents } from './fetch.js';
 export { parseFeed } from './feeds.js';
 export { parseDroppedFile, readDroppedFiles } from './files.js';
 export { sanitizeHtml, htmlToText } from './sanitize.js';
@@ -168,7 +168,9 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
   const cfg = withDefaults(opts.config.gather);
   const nowIso = opts.now.toISOString();
   const ledger: SeenLedger = structuredClone(opts.ledger ?? emptyLedger());
-  const fetcher = opts.fetch ?? fetchFeed;
+  // The default fetcher shares keep-alive connections within this run; they are closed once every feed is in.
+  const agents = opts.fetch ? null : openFetchAgents();
+  const fetcher: FeedFetcher = opts.fetch ?? ((url, cond, c) => fetchFeed(url, cond, c, agents));
   const problems: Problem[] = [];
   const health: SourceHealth[] = [];
 
@@ -181,8 +183,15 @@ export async function gather(opts: { config: Config; sourcesDir: string; ledger:
       gatherFeed(feed, ledger.feeds[feed.id], cfg, fetcher, (fn) => global.run('*', () => perHost.run(hostKey(feed.url), fn))),
     ),
   );
-  const files = await readDroppedFiles(opts.sourcesDir);
-  const outcomes = await feedPromise;
+  let files: Awaited<ReturnType<typeof readDroppedFiles>>;
+  let outcomes: FeedOutcome[];
+  try {
+    files = await readDroppedFiles(opts.sourcesDir);
+    outcomes = await feedPromise;
+  } finally {
+    // Also when reading the files failed: the fetches still running close their connections when done.
+    if (agents) void feedPromise.then(agents.close, agents.close);
+  }
   problems.push(...files.problems);
 
   const cutoff = opts.now.getTime() - cfg.backfillDays * 86_400_000;

@@ -5,17 +5,27 @@ import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
-import { fetchFeed, isPrivateAddress, parseRetryAfter } from '../../src/gather/fetch.js';
+import { fetchFeed, isPrivateAddress, openFetchAgents, parseRetryAfter } from '../../src/gather/fetch.js';
 import { parseFeed } from '../../src/gather/feeds.js';
 import { rss, startServer, testConfig } from './helpers.js';
 
 const FEED = rss([{ title: 'Back to the age of research', link: 'https://example.org/a', guid: 'a', date: 'Tue, 25 Nov 2025 10:00:00 GMT' }]);
 let slowSocketClosed: Promise<string> = Promise.resolve('no request');
+/** The client port of each request to /conn and /late: one port per connection. */
+const connPorts: number[] = [];
 let srv: Awaited<ReturnType<typeof startServer>>;
 
 beforeAll(async () => {
   srv = await startServer({
     '/feed': (req, res) => res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' }).end(FEED),
+    '/conn': (req, res) => {
+      connPorts.push(req.socket.remotePort!);
+      res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' }).end(FEED);
+    },
+    '/late': (req, res) => {
+      connPorts.push(req.socket.remotePort!);
+      setTimeout(() => res.writeHead(200).end(FEED), 300);
+    },
     '/slow': (req, res) => {
       slowSocketClosed = new Promise((r) => req.socket.on('close', () => r('closed')));
       res.writeHead(200, { 'content-type': 'application/xml' });
@@ -217,6 +227,61 @@ describe('fetchFeed against a real server on 127.0.0.1', () => {
   it('reports malformed XML as FEED_PARSE_FAILED', async () => {
     const r = await fetchFeed(`${srv.base}/malformed`, none, testConfig());
     expect((await parseFeed(r.body, r.finalUrl)).fatal?.code).toBe('FEED_PARSE_FAILED');
+  });
+});
+
+describe('fetchFeed with keep-alive agents (as gather uses it)', () => {
+  it('sends the requests of a run over one connection and gets the same bodies', async () => {
+    connPorts.length = 0;
+    const agents = openFetchAgents();
+    try {
+      for (let i = 0; i < 4; i++) expect((await fetchFeed(`${srv.base}/conn?n=${i}`, none, testConfig(), agents)).body).toBe(FEED);
+    } finally {
+      agents.close();
+    }
+    expect(connPorts).toHaveLength(4);
+    expect(new Set(connPorts).size).toBe(1);
+  });
+
+  it('does not take a slow answer on a reused connection for a connect timeout', async () => {
+    connPorts.length = 0;
+    const agents = openFetchAgents();
+    try {
+      await fetchFeed(`${srv.base}/conn`, none, testConfig(), agents);
+      // The answer takes 300 ms, longer than the connect timeout; the connection was made long before.
+      const r = await fetchFeed(`${srv.base}/late`, none, testConfig({ connectTimeoutMs: 100, timeoutMs: 2000 }), agents);
+      expect(r.body).toBe(FEED);
+    } finally {
+      agents.close();
+    }
+    expect(new Set(connPorts).size).toBe(1);
+  });
+
+  it('sends a GET again on a new connection when the server closed the kept one as it was reused', async () => {
+    // Answers the first request of each connection and keeps it open; a second request on it is met with a
+    // close (what a server whose idle timeout ran out just then does).
+    const raw = net.createServer((socket) => {
+      let requests = 0;
+      socket.on('data', (d) => {
+        if (!String(d).includes('\r\n\r\n')) return;
+        if (++requests > 1) return void socket.destroy();
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(FEED)}\r\nConnection: keep-alive\r\n\r\n${FEED}`);
+      });
+      socket.on('error', () => {});
+    });
+    let connections = 0;
+    raw.on('connection', () => connections++);
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(raw.address() as net.AddressInfo).port}`;
+    const agents = openFetchAgents();
+    try {
+      expect((await fetchFeed(`${base}/a`, none, testConfig(), agents)).body).toBe(FEED);
+      expect((await fetchFeed(`${base}/b`, none, testConfig(), agents)).body).toBe(FEED);
+    } finally {
+      agents.close();
+      await new Promise((r) => raw.close(r));
+    }
+    expect(connections).toBe(2);
   });
 });
 
