@@ -15,7 +15,7 @@ const BASE = '/debate-digest/';
 let browser: Browser;
 let context: BrowserContext;
 let server: Awaited<ReturnType<typeof serveSite>>;
-/** A second archive, 7 issues at 3 issues a theme page, for the theme pager (same browser). */
+/** A second archive, 7 issues at 3 issues a theme or speaker page, for the pagers (same browser). */
 let paged: Awaited<ReturnType<typeof serveSite>>;
 let pagedSite: string;
 let siteDir: string;
@@ -167,6 +167,33 @@ describe('the archive in a browser, under a base path', () => {
     await pager.screenshot({ path: path.join(ARTIFACTS, 'site-theme-pager-375.png') });
     await page.close();
     expect(await findBrokenLinks(pagedSite, BASE)).toEqual([]);
+  });
+
+  it('pages through a speaker’s quotes from an issue’s speaker link; page 2 passes axe, light and dark', async () => {
+    const page = await context.newPage();
+    await page.goto(`${paged.base}issues/2017-02-13-7/`);
+    await page.locator('main a[href$="/speakers/ilya-sutskever/"]').first().click();
+    const speaker = `${paged.base}speakers/ilya-sutskever/`;
+    await page.waitForURL(speaker);
+    expect(await page.title()).toMatch(/^Ilya Sutskever, page 1 of 3 — /);
+    const pager = page.getByRole('navigation', { name: 'Pages of Ilya Sutskever’s quotes' });
+    await pager.getByRole('link', { name: 'Page 2', exact: true }).click();
+    await page.waitForURL(`${speaker}page/2/`);
+    expect(await page.title()).toMatch(/^Ilya Sutskever, page 2 of 3 — /);
+    await expect(pager.getByRole('link', { name: 'Page 2', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
+    expect(await page.locator('link[rel="prev"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/');
+    expect(await page.locator('link[rel="next"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/page/3/');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await axeSeriousViolations(page), `${scheme} speaker page 2`).toEqual([]);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await pager.getByRole('link', { name: /Older quotes/ }).click();
+    await page.waitForURL(`${speaker}page/3/`);
+    await page.locator('main a[href$="/issues/2017-01-02-1/"]').first().waitFor();
+    await page.setViewportSize({ width: 375, height: 812 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.close();
   });
 
   it('subscribe page posts to the configured subscription service and lists the feeds', async () => {

@@ -1,8 +1,8 @@
 /** The pure half of the archive: record checks, URLs and ids, the view model, feed trimming, incremental plans. */
 import { describe, expect, it } from 'vitest';
 import {
-  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateTheme, parseDigestRecord, planIncremental,
-  planPasses, quoteAnchor, safeHref, siteRoot, PAGE_ISSUES, pageFingerprints, toArchiveModel, type ViewGroup,
+  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateSpeaker, paginateTheme, parseDigestRecord, planIncremental,
+  planPasses, quoteAnchor, safeHref, siteRoot, PAGE_ISSUES, pageFingerprints, toArchiveModel, type ViewCounter, type ViewGroup,
 } from '../../src/render/archive.js';
 import { DigestError } from '../../src/errors.js';
 import type { Config, Digest } from '../../src/model.js';
@@ -218,6 +218,40 @@ describe('theme pages', () => {
     expect(generalization?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
     expect(many.render.themes).toEqual(many.themes.flatMap((t) => t.pages));
     expect(many.sitemap).toContain('<loc>https://example.github.io/themes/generalization/page/3/</loc>');
+  });
+});
+
+describe('speaker pages', () => {
+  // Issue n is "i<n>", dated day n; the speaker is quoted in i5, i4, i2, i1 and answers quotes in i4 and i3.
+  const issue = (n: number) => ({ id: `i${n}`, number: n, date: `2020-01-0${n}`, dateLabel: `day ${n}` });
+  const group = (n: number) => ({ issue: issue(n), quotes: [{ id: `q${n}` }] }) as unknown as ViewGroup;
+  const counter = (n: number) => ({ counterpoint: { text: `c${n}` }, answers: { id: `a${n}`, issue: issue(n) } }) as unknown as ViewCounter;
+  const speaker = {
+    id: 'ilya-sutskever', slug: 'ilya-sutskever', name: 'Ilya Sutskever', role: 'r', href: '/speakers/ilya-sutskever/', count: 4,
+    groups: [5, 4, 2, 1].map(group), counters: [4, 3].map(counter),
+  };
+
+  it('cuts by the issues they were quoted or answered in, each quote and counterpoint on the page of its issue', () => {
+    const pages = paginateSpeaker(speaker, 2, new Map([['i5', 't5'], ['i4', 't4'], ['i2', 't2']]));
+    expect(pages.map((p) => [p.permalink, p.groups.map((g) => g.issue.id), p.counters.map((c) => c.counterpoint.text)])).toEqual([
+      ['/speakers/ilya-sutskever/', ['i5'], []],
+      // i3 holds only a counterpoint of theirs: it is counted and dated among the others, but has no quote group.
+      ['/speakers/ilya-sutskever/page/2/', ['i4'], ['c4', 'c3']],
+      ['/speakers/ilya-sutskever/page/3/', ['i2', 'i1'], []],
+    ]);
+    expect(pages.map((p) => [p.to, p.from, p.lastmod])).toEqual([['day 5', 'day 5', 't5'], ['day 4', 'day 3', 't4'], ['day 2', 'day 1', 't2']]);
+    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 4, counterpoints: 2 }, null, null]);
+    expect(pages[1]?.speaker).toEqual({ id: 'ilya-sutskever', slug: 'ilya-sutskever', name: 'Ilya Sutskever', role: 'r', href: '/speakers/ilya-sutskever/' });
+    expect(pages[1]?.numbers.map((n) => n?.href)).toEqual(['/speakers/ilya-sutskever/', '/speakers/ilya-sutskever/page/2/', '/speakers/ilya-sutskever/page/3/']);
+  });
+
+  it('gives a speaker with only counterpoints pages of them, and pages every speaker of the model once', () => {
+    const pages = paginateSpeaker({ ...speaker, count: 0, groups: [] }, 20, new Map());
+    expect(pages.map((p) => [p.groups, p.counters.length, p.totals])).toEqual([[[], 2, { quotes: 0, counterpoints: 2 }]]);
+    const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { pageIssues: 3 });
+    expect(many.speakers.find((s) => s.id === 'ilya-sutskever')?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
+    expect(many.render.speakers).toEqual(many.speakers.flatMap((s) => s.pages));
+    expect(many.sitemap).toContain('<loc>https://example.github.io/speakers/ilya-sutskever/page/3/</loc>');
   });
 });
 
