@@ -352,6 +352,10 @@ function previousQuote(ctx: AttributionContext, qi: number): { quote: RawQuote; 
 const NEVER_SAID =
   /\b(?:without (?:ever )?(?:saying|admitting|conceding)|never (?:says|said|saying|admits|admitted)|(?:won['’]t|doesn['’]t|didn['’]t|will not|does not|did not) (?:ever )?(?:say|admit))\b[\s,:]*[“"‘]?\s*$/i;
 
+/** A sentence opening on a person named by role ("the author", "One engineer at a large lab", "Its critic's verdict"). */
+const UNNAMED_ROLE =
+  /^(?:[^,:;]{0,50},\s*)?(?:the|a|an|one|its|this|that|our|their)\s+(?:[\p{L}’'-]+\s+){0,3}?(?:author|writer|critic|reader|engineer|researcher|commenter|poster|spokesperson|spokesman|spokeswoman|executive|analyst|investor|blogger|reporter|official|employee|scientist)s?\b/iu;
+
 /** Before a quote: "…, in Sutskever's words, “" in the middle of a sentence. */
 const ASIDE = /[\p{Ll},;]\s+in\s+(?:[\p{Lu}][\p{L}’'.-]*\s+){0,3}?[\p{Lu}][\p{L}’'-]*['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]?$/u;
 
@@ -378,6 +382,16 @@ function isSubject(text: string, floor: number, m: Mention): boolean {
   return /,\s*$/.test(lead) && /^\s+(?:[\p{Ll}’'-]+\s+){0,3}[\p{Ll}’'-]+[.:]/u.test(text.slice(m.end, m.end + 60));
 }
 
+/** Whether the sentence text[from, to) opens on a person named by role, with no known name before the role. */
+function introducedByRole(ctx: AttributionContext, from: number, to: number): boolean {
+  const sentence = ctx.text.slice(from, to);
+  const lead = sentence.length - sentence.replace(/^[\s>*_”"’]+/, '').length;
+  const role = UNNAMED_ROLE.exec(sentence.slice(lead));
+  if (!role) return false;
+  const roleEnd = from + lead + role.index + role[0].length;
+  return !ctx.mentions.some((m) => m.start >= from && m.end <= roleEnd);
+}
+
 /** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
 function soleSubject(ctx: AttributionContext, from: number, to: number): string | null {
   const named = ctx.mentions.filter((m) => m.start >= from && m.end <= to);
@@ -398,10 +412,10 @@ function unnamed(attr: Attribution): boolean {
   return attr.speaker === null && (attr.method === 'verb-name' || attr.method === 'verb-pronoun');
 }
 
-function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0): string | null {
+function lastNamedBefore(ctx: AttributionContext, pos: number, exclude: string | null, floor = 0, counts: (m: Mention) => boolean = () => true): string | null {
   for (let i = ctx.mentions.length - 1; i >= 0; i--) {
     const m = ctx.mentions[i]!;
-    if (m.end <= pos && m.start >= floor && m.speaker !== exclude) return m.speaker === UNKNOWN_PERSON ? null : m.speaker;
+    if (m.end <= pos && m.start >= floor && m.speaker !== exclude && counts(m)) return m.speaker === UNKNOWN_PERSON ? null : m.speaker;
   }
   return null;
 }
@@ -457,11 +471,16 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // (Inside someone's words, "the model says, “…”" is their hypothetical: see the quotes-inside-a-quote rules.)
     if (!parent && !subject && !objectLike && verb !== 'according to' && namesBefore.length === 0 && q.start - verbAt < 80) {
       const lead = text.slice(beforeStart, verbAt).replace(/^[\s>*_”"’]+/, '');
-      if (/^[\p{Lu}][\p{L}’'-]*\s+\p{L}/u.test(lead) && !pronounSubject && !/\b(?:they|They|I|we|We|you|You|it|It)\s+(?:\w+\s+){0,2}$/.test(lead)) {
+      const pronounLead = /^(?:he|she|they|I|we|you|it)\b/i.test(lead) || /\b(?:they|They|I|we|We|you|You|it|It)\s+(?:\w+\s+){0,2}$/.test(lead);
+      if (/^[\p{Lu}][\p{L}’'-]*\s+\p{L}/u.test(lead) && !pronounSubject && !pronounLead) {
         return { speaker: null, method: 'verb-name', confidence: 0.8 };
       }
     }
   }
+  // "On the eval passage, the author is scornful: “…”", "The critique's author … draws the conclusion Sutskever
+  // does not:": a sentence whose subject is a role, not a name, introduces someone unnamed, whoever else it
+  // mentions later and whatever the page declares.
+  if (!parent && /:\s*[“"‘]?\s*$/.test(before) && introducedByRole(ctx, beforeStart, q.start)) return { speaker: null, method: 'verb-name', confidence: 0.8 };
   // "Rafael Oduya, Tessellate's chief scientist, went further in his interview with Hollis Grant: “…”": a
   // sentence that opens with a name and ends in a colon introduces that person's words.
   const opener = namesBefore[0];
@@ -489,7 +508,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     }
   }
   const firstAfter = namesAfter[0];
-  if (firstAfter) {
+  // (“…would imply.” Sutskever agreed: “…”: a name followed by a colon and a quote introduces the next quote.)
+  if (firstAfter && !/^\s+(?:[\p{L}’'-]+\s+){0,2}?[\p{L}’'-]+\s*:\s*[“"‘]/u.test(text.slice(firstAfter.end, firstAfter.end + 60))) {
     const between = text.slice(q.end, firstAfter.start);
     if (new RegExp(`^[”"’',\\s]*(?:${VERB})?\\s*$`).test(between) || new RegExp(`^[”"’',\\s]*(?:${VERB})\\b`).test(between)) {
       return { speaker: firstAfter.speaker, method: 'verb-name', confidence: 0.85 };
@@ -520,8 +540,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
     // (The name in such an aside is not someone the text moved on to either.)
+    // "(Dwarkesh Podcast; the phrase as the DeepSeek dialogue reports it.)": a source cited in parentheses is not
+    // who the paragraph is about.
+    const inParentheses = (m: Mention) => {
+      const open = text.lastIndexOf('(', m.start);
+      return open !== -1 && open > text.lastIndexOf(')', m.start) && !text.slice(open, m.start).includes('\n');
+    };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => !inAside(m) && m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
+    const movedOn = recent !== null && ctx.mentions.some((m) => !inAside(m) && !inParentheses(m) && m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -539,7 +565,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       for (let end = q.start, hops = 0; hops < 2 && end > 0; hops++) {
         const blank = text.lastIndexOf(sep, end - 1);
         const from = blank === -1 ? 0 : blank + sep.length;
-        const first = ctx.mentions.find((m) => m.start >= from && m.end <= end && m.speaker !== turnSpeaker && !inAside(m));
+        const first = ctx.mentions.find((m) => m.start >= from && m.end <= end && m.speaker !== turnSpeaker && !inAside(m) && !inParentheses(m));
         if (first) return first.speaker;
         end = blank === -1 ? 0 : blank;
       }
@@ -549,7 +575,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (!sentenceWho && recent && unnamed(recent.attr) && !movedOn && q.start - recent.quote.end < 400) {
       return { speaker: null, method: 'verb-pronoun', confidence: 0.7 };
     }
-    const who = sentenceWho ?? recentSpeaker ?? topic() ?? lastNamedBefore(ctx, pronounAt, turnSpeaker);
+    const who = sentenceWho ?? recentSpeaker ?? topic() ?? lastNamedBefore(ctx, pronounAt, turnSpeaker, 0, (m) => !inParentheses(m));
     if (who && who !== UNKNOWN_PERSON) return { speaker: who, method: 'verb-pronoun', confidence: 0.7 };
   }
 
@@ -575,6 +601,12 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const prevStart = Math.max(blank === -1 ? 0 : blank + 2, prevEnd - 600);
     const prev = text.slice(prevStart, prevEnd);
     if (prevEnd > 0 && /[.:]$/.test(prev) && !/^\s*>/.test(prev)) {
+      // ("The critique's author … draws the conclusion Sutskever does not:" introduces the author, unnamed.)
+      if (prev.endsWith(':')) {
+        const sents = splitSentences(text, prevStart, prevEnd);
+        const last = sents[sents.length - 1];
+        if (last && introducedByRole(ctx, last.start, prevEnd)) return { speaker: null, method: 'verb-name', confidence: 0.8 };
+      }
       const who = soleSubject(ctx, prevStart, prevEnd);
       if (who) return { speaker: who, method: 'context', confidence: 0.62 };
     }

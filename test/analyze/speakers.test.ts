@@ -190,6 +190,31 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`Sutskever's piece is the one to read. Its best quote belongs to Gary Marcus of New York University: “${quote}”`, quote).speaker).toBe('gary-marcus');
   });
 
+  it('a sentence whose subject is a role (“the author is scornful:”) introduces someone unnamed, not the page’s declared speaker', () => {
+    const over = { speakers: ['deepseek'] };
+    expect(speakerOf(`On the eval passage, the author is scornful: “${quote}”`, quote, over)).toEqual({ speaker: null, method: 'verb-name' });
+    expect(speakerOf(`The critique's author opens with the bug loop and draws the conclusion Sutskever does not:\n\n> ${quote}`, quote, over).speaker).toBeNull();
+    // A named subject still speaks: "DeepSeek answers the claim:".
+    expect(speakerOf(`DeepSeek answers the claim that the gap is a mystery:\n\n> ${quote}`, quote, over).speaker).toBe('deepseek');
+  });
+
+  it('“He described …, and said “…”” is the pronoun’s person, not someone unnamed', () => {
+    const text = `Sutskever spoke for two hours.\n\nHe described the period before 2025 as a time when one recipe told everyone what to do, and said that the field is now back to “${quote}”`;
+    expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
+  });
+
+  it('a source cited in parentheses is not who the next “he” is', () => {
+    const text = `He cast the environment builders as “the real reward hackers”. (Dwarkesh Podcast; the phrase as the DeepSeek dialogue reports it.)\n\nHe argued that what he expects is not “${quote}”`;
+    expect(speakerOf(text, quote, { speakers: ['ilya-sutskever'] }).speaker).toBe('ilya-sutskever');
+  });
+
+  it('a name after a finished quote that goes on “Name agreed: “…”” introduces the next quote, not this one', () => {
+    const q1 = 'I think the models seem smarter than their economic impact would imply.';
+    const text = `Dwarkesh Patel opened the thread by observing, “${q1}” Sutskever agreed: “${quote}”`;
+    expect(speakerOf(text, q1).speaker).not.toBe('ilya-sutskever');
+    expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
