@@ -3,7 +3,7 @@ import RssParser from 'rss-parser';
 import { Parser as HtmlParser } from 'htmlparser2';
 import type { FeedConfig, Problem, SourceItem, Stance } from '../model.js';
 import { fastFeedFields, type FeedFields, type ItemFields } from './fastfeed.js';
-import { canonicalUrl, contentHashOf, itemIdOf, ledgerKeyOf } from './ledger.js';
+import { WHITESPACE_RUN, canonicalUrl, contentHashOf, itemIdOf, ledgerKeyOf } from './ledger.js';
 import { htmlToText, sanitizeAndText, textToHtml } from './sanitize.js';
 
 /**
@@ -320,7 +320,8 @@ export async function parseFeed(xml: string, origin: string, opts: ParseFeedOpti
       html = textToHtml(body);
     }
     const rawTitle = raw.title;
-    const titleText = !rawTitle ? '' : /[<&]/.test(rawTitle) ? htmlToText(rawTitle).replace(/\s+/g, ' ').trim() : rawTitle.replace(/\s+/g, ' ').trim();
+    // WHITESPACE_RUN: the same as /\s+/g → ' ', without replacing each lone space by itself.
+    const titleText = !rawTitle ? '' : /[<&]/.test(rawTitle) ? htmlToText(rawTitle).replace(WHITESPACE_RUN, ' ').trim() : rawTitle.replace(WHITESPACE_RUN, ' ').trim();
     const title = titleText || firstLine(body) || url || guid || '(untitled)';
     const author = raw.author?.trim() || null;
     const { date, dateProblem } = parseItemDate(raw.date);

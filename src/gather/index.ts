@@ -5,7 +5,7 @@ import { fetchFeed, openFetchAgents, type FeedFetcher, type FetchResult } from '
 import { parseFeed } from './feeds.js';
 import { readDroppedFiles } from './files.js';
 import {
-  LedgerIndex, canonicalUrl, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, sha256, urlKey,
+  LedgerIndex, canonicalUrl, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, urlKey,
   type FeedState, type LedgerEntry, type SeenLedger,
 } from './ledger.js';
 
@@ -91,19 +91,29 @@ async function gatherFeed(feed: FeedConfig, state: FeedState | undefined, cfg: G
   return { feed, items: parsed.items, problems: parsed.problems, status: 'ok', error: null, fetched: validators };
 }
 
-/** Every identity an item can be recognized by in the ledger, strongest first. */
+/** Every identity an item can be recognized by in the ledger, strongest first, each once. */
 function identitiesOf(item: SourceItem): string[] {
   const keys: string[] = [];
   // Files are known by path (and content), never by the URLs they cite: see ledgerKeyOf.
-  for (const l of item.kind === 'file' ? [] : [item.url, ...item.links]) {
-    const c = l ? canonicalUrl(l) : null;
-    if (c) keys.push(urlKey(c));
+  if (item.kind !== 'file') {
+    if (item.url) addKey(keys, item.url);
+    for (const l of item.links) addKey(keys, l);
   }
-  if (item.guid) keys.push('guid:' + item.guid.trim());
-  if (item.kind === 'file') keys.push('file:' + item.sourceId);
-  if (isSubstantial(item)) keys.push('content:' + item.contentHash);
-  keys.push(primaryKeyOf(item));
-  return [...new Set(keys)];
+  if (item.guid) pushNew(keys, 'guid:' + item.guid.trim());
+  if (item.kind === 'file') pushNew(keys, 'file:' + item.sourceId);
+  if (isSubstantial(item)) pushNew(keys, 'content:' + item.contentHash);
+  pushNew(keys, primaryKeyOf(item));
+  return keys;
+}
+
+function addKey(keys: string[], link: string): void {
+  const c = canonicalUrl(link);
+  if (c) pushNew(keys, urlKey(c));
+}
+
+/** A handful of keys an item: a scan finds a repeat without a Set and a second array per item. */
+function pushNew(keys: string[], key: string): void {
+  if (!keys.includes(key)) keys.push(key);
 }
 
 function primaryKeyOf(item: SourceItem): string {
@@ -115,10 +125,13 @@ function isSubstantial(item: SourceItem): boolean {
   return isHashable(item.text, item.contentHash);
 }
 
-/** Title + text: two feeds syndicating the same post under different links collapse on this. */
+/**
+ * Title + text: two feeds syndicating the same post under different links collapse on this. Only a key in
+ * one run's map, never stored: the text itself serves, with no hash of it to compute.
+ */
 function duplicateKeyOf(item: SourceItem): string | null {
   if (!isSubstantial(item)) return null;
-  return sha256(normalizeForHash(item.title).toLowerCase() + '\n' + item.contentHash);
+  return normalizeForHash(item.title).toLowerCase() + '\n' + item.contentHash;
 }
 
 function mergeInto(into: SourceItem, from: SourceItem): void {

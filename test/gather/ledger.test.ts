@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,9 @@ import { DigestError } from '../../src/errors.js';
 import { NFKC_STABLE, sha256, canonicalUrl, contentHashOf, emptyLedger, isHashable, itemIdOf, ledgerKeyOf, normalizeForHash, readSeenLedger, writeSeenLedger, type SeenLedger } from '../../src/gather/ledger.js';
 import { gather, markIssued, type FeedFetcher } from '../../src/gather/index.js';
 import type { Config } from '../../src/model.js';
+import { parseFeed } from '../../src/gather/feeds.js';
+import { htmlToText } from '../../src/gather/sanitize.js';
+import { makeFeeds, rng } from '../../scripts/bench/workload.js';
 import { rss, testConfig } from './helpers.js';
 
 describe('canonicalUrl', () => {
@@ -48,6 +51,40 @@ describe('normalizeForHash', () => {
       for (let k = 0; k < 8; k++) s += pieces[(seed = (seed * 1103515245 + 12345) >>> 0) % pieces.length]!;
       expect(normalizeForHash(s), JSON.stringify(s)).toBe(s.normalize('NFKC').replace(/\s+/g, ' ').trim());
     }
+  });
+
+  it('the plain-text path agrees with NFKC + /\\s+/g over every UTF-16 code unit and real texts', () => {
+    const reference = (s: string) => s.normalize('NFKC').replace(/\s+/g, ' ').trim();
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      for (const s of [`a${ch}b`, ` ${ch}\n`, `“x ${ch}${ch}  y”`, `${ch}\n\nz`]) {
+        if (normalizeForHash(s) !== reference(s)) expect.fail(`U+${c.toString(16)} in ${JSON.stringify(s)}`);
+      }
+    }
+    const pieces = [' ', '  ', '\n', '\n\n', ' \n ', 'word', 'é', '“', '—', '\t', '\u00a0', 'ﬁ', 'e\u0301'];
+    const r = rng(9);
+    for (let i = 0; i < 5000; i++) {
+      let s = '';
+      for (let k = 0; k < 10; k++) s += pieces[Math.floor(r() * pieces.length)]!;
+      expect(normalizeForHash(s), JSON.stringify(s)).toBe(reference(s));
+    }
+    const bodies = makeFeeds(5, 2, 20, new Date('2026-11-30T00:00:00Z')).join('').split('<description>').slice(1).map((d) => htmlToText(d.split('</description>')[0]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')));
+    expect(bodies.length).toBeGreaterThanOrEqual(40);
+    for (const b of bodies) expect(normalizeForHash(b)).toBe(reference(b));
+  });
+
+  it('the plain-text path agrees with NFKC + /\\s+/g over the texts and titles of the real feed corpus', async () => {
+    const reference = (s: string) => s.normalize('NFKC').replace(/\s+/g, ' ').trim();
+    const dir = '/work/shared/feeds/rss-parser';
+    let texts = 0;
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+      const parsed = await parseFeed(readFileSync(path.join(dir, f), 'utf8'), `https://corpus.example/${f}`);
+      for (const item of parsed.items) {
+        for (const t of [item.text, item.title, item.html ?? '']) expect(normalizeForHash(t), `${f}: ${t.slice(0, 80)}`).toBe(reference(t));
+        texts++;
+      }
+    }
+    if (existsSync(dir)) expect(texts).toBeGreaterThan(200);
   });
 
   it('hashes with the same SHA-256 whichever Node API computes it (item ids in seen.json must not change)', () => {
