@@ -107,6 +107,47 @@ describe('counterpoints', () => {
   });
 });
 
+describe('counterpoint heuristics, one at a time', () => {
+  const low = { ...cfg, counterpointThreshold: 0.01 };
+  const answerTo = (lines: string[], claimText = claim) => {
+    const r = analyze([makeItem(lines.join('\n'))], { themes, speakers, analyze: low });
+    const q = r.quotes.find((x) => x.text === claimText)!;
+    return r.counterpoints.find((c) => c.quoteId === q.id);
+  };
+
+  it('a short verdict sentence carries the sentence after it, so the answer holds its argument', () => {
+    const cp = answerTo([`Ilya Sutskever: ${claim}`, 'Gary Marcus: That is theology. Research taste has misled the field before, whenever faith in elegance outranked the failed experiments.']);
+    expect(cp?.text).toBe('That is theology. Research taste has misled the field before, whenever faith in elegance outranked the failed experiments.');
+  });
+
+  it('a phrase of the claim taken up again (“environment builders”) marks the answer, over the same words apart', () => {
+    // Two pieces open on the same claim; their answers differ only in word order, and the first would win a tie.
+    const c = 'Our environment builders look at the public leaderboards every week, and that is how the evals leak into training.';
+    const a = makeItem(`Ilya Sutskever: ${c}\nGary Marcus: No. The builders of each environment never see the leaderboards at all; that claim is wrong.`, { sourceId: 'a' });
+    const b = makeItem(`Ilya Sutskever: ${c}\nYann LeCun: No. The environment builders never see the leaderboards at all; that claim is wrong.`, { sourceId: 'b' });
+    const r = analyze([a, b], { themes, speakers, analyze: low });
+    expect(r.counterpoints.map((x) => x.speaker)).toEqual(['yann-lecun']);
+  });
+
+  it('a concession (“Exactly, …”, “he is right that …”) is not the answer, though it comes first', () => {
+    const cp = answerTo([
+      `Ilya Sutskever: ${claim}`,
+      'Gary Marcus: Exactly, and research taste is why some experiments are not wrong but only early, the sceptics forget that.',
+      'Gary Marcus: Still, research taste that ignores the evidence when experiments contradict you is theology, not a method.',
+    ]);
+    expect(cp?.text).toMatch(/^Still, research taste/);
+  });
+
+  it('reporting what the speaker says (“he calls …”) sets an answer up without being one', () => {
+    const cp = answerTo([
+      `Ilya Sutskever: ${claim}`,
+      'Gary Marcus: He calls every failed experiment a bug in research taste rather than a wrong direction, and that is not how evidence works.',
+      'Gary Marcus: Research taste that ignores the evidence when experiments contradict you is theology, not a scientific method.',
+    ]);
+    expect(cp?.text).toMatch(/^Research taste that ignores/);
+  });
+});
+
 describe('counterpoints across sources', () => {
   it('an opposite-side claim answers without words of critique (“We will keep scaling” vs “scaling has hit a wall”)', () => {
     const critic = makeItem('Gary Marcus was quick to respond. “Scaling has hit a wall, and the scaling era is over for good,” Marcus wrote.', { sourceId: 'a' });
