@@ -214,6 +214,8 @@ async function analyzeCommand(files: string[], sourcesDir: string, json: boolean
     }
   }
   const analysis = analyze(items, { themes: config.themes, speakers: config.speakers, analyze: config.analyze });
+  // (The editor's pairs from settings.yaml apply here too; one with a side outside these files says so.)
+  for (const line of problemLines(analysis.problems ?? [])) io.err(line);
   const result = analysisToJson(analysis);
   const moved = <T extends { source: string; start: number; end: number }>(x: T): T => {
     const by = shift.get(x.source) ?? 0;

@@ -676,11 +676,11 @@ export function applyEditorPairs(
     }
     if (!claim && !at) continue;
     if (!claim) {
-      problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no key quote of this issue starts with "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (quotes under 8 words are never key quotes; `digest analyze <file> --json` lists them), or remove the pair' });
+      problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no key quote in the sources analyzed starts with "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (quotes under 8 words are never key quotes; `digest analyze <file> --json` lists them), or remove the pair' });
       continue;
     }
     if (!at) {
-      problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `the answer "${pair.counter.slice(0, 60)}" is in none of this issue's sources`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair' });
+      problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `the answer "${pair.counter.slice(0, 60)}" is in none of the sources analyzed`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair' });
       continue;
     }
     const { item, start, end } = at;
