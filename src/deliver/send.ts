@@ -176,6 +176,16 @@ async function messageFor(p: Prepared, o: { config: Config; issueId: string }, e
   return { msg: { get raw() { return Buffer.concat(parts.raw); }, data: parts.data }, messageId };
 }
 
+/**
+ * Deliver's per-recipient step on its own, for the benchmark: the issue's message is prepared once (as deliver
+ * does), and the function returned builds one recipient's message from it (unsubscribe token, Message-ID, the
+ * recipient's parts spliced in) exactly as deliver does before handing it to the transport.
+ */
+export async function recipientMessages(o: { rendered: RenderedEmail; config: Config; issueId: string; transport: Transport; secret: string; now: Date }): Promise<(email: string, hash: string) => ReturnType<typeof messageFor>> {
+  const prepared = await prepare({ ...o, dkim: null }, () => {});
+  return (email, hash) => messageFor(prepared, { config: o.config, issueId: o.issueId }, email, hash);
+}
+
 function ledgerSyncMode(option: LedgerSync | undefined, env: NodeJS.ProcessEnv | undefined): LedgerSync {
   if (option) return option;
   const v = env?.DIGEST_LEDGER_SYNC?.trim();
