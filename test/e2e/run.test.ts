@@ -27,7 +27,10 @@ describe('digest run, end to end', () => {
     });
     // Tests may reach 127.0.0.1 only because the config says so; the feed's entries are years old.
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(path.join(dir, 'sources', 'settings.yaml'), 'site:\n  basePath: /debate-digest/\ngather:\n  allowPrivateHosts: ["127.0.0.1"]\n  backfillDays: 100000\n');
+    // ...and keeps the shipped settings' counterpoints set by hand (analyze.pairs), which name seed passages.
+    const shipped = await readFile(path.join(__dirname, '../../sources/settings.yaml'), 'utf8');
+    const analyzeBlock = shipped.slice(shipped.indexOf('\nanalyze:') + 1);
+    await writeFile(path.join(dir, 'sources', 'settings.yaml'), `site:\n  basePath: /debate-digest/\ngather:\n  allowPrivateHosts: ["127.0.0.1"]\n  backfillDays: 100000\n${analyzeBlock}`);
     first = await runCli(['run', '--now', now], { cwd: dir });
   }, 240_000);
 
@@ -88,6 +91,13 @@ describe('digest run, end to end', () => {
     }
     expect(checked).toBe(record.stats.quotes + record.stats.counterpoints);
     expect(checked).toBeGreaterThan(5);
+    // The editor's pairs are shown, with their reason, in the page and the email as in the record.
+    const edited = record.sections.flatMap((s) => s.quotes).flatMap((q) => q.counterpoints).filter((c) => c.reason.startsWith('Chosen by the editor'));
+    expect(edited.length).toBeGreaterThanOrEqual(2);
+    for (const c of edited) {
+      expect(pageText.includes(flat(c.text)), `page: ${c.text.slice(0, 60)}`).toBe(true);
+      expect(emailText.includes(flat(c.text)) || record.stats.trimmed > 0, `email: ${c.text.slice(0, 60)}`).toBe(true);
+    }
   });
 
   it('writes one real MIME message per subscriber', async () => {
