@@ -153,31 +153,8 @@ function withoutCredentials(url: string | null): string | null {
   return u.toString();
 }
 
-/** The RFC 1123 form most RSS software writes, in GMT ("Thu, 26 Nov 2026 22:26:10 GMT"), 4-digit year from 1000. */
-const RFC1123_GMT = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9]\d\d\d) (\d\d):(\d\d):(\d\d) GMT$/;
-const MONTH_INDEX: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
-
-/**
- * The time of an RFC1123_GMT date, or null to leave it to Date's parser: the same answer, read field by
- * field (Date's general parser was 2–3% of gather on the bench week). Fields out of range (day 31 of a
- * 30-day month, hour 24) are left to Date, whose answer for those is its own (exported for tests).
- */
-export function rfc1123Time(s: string): number | null {
-  const m = RFC1123_GMT.exec(s);
-  if (m === null) return null;
-  const day = Number(m[1]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  if (day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const t = Date.UTC(Number(m[3]), MONTH_INDEX[m[2]!]!, day, hour, minute, second);
-  return new Date(t).getUTCDate() === day ? t : null;
-}
-
 export function parseItemDate(raw: string | null): { date: string | null; dateProblem: 'missing' | 'invalid' | null } {
   if (raw === null || raw.trim() === '') return { date: null, dateProblem: 'missing' };
-  const fast = rfc1123Time(raw.trim());
-  if (fast !== null) return { date: new Date(fast).toISOString(), dateProblem: null };
   let d: Date | null = new Date(raw.trim());
   if (Number.isNaN(d.getTime())) d = parseLocalizedRfc822(raw.trim());
   if (d === null || Number.isNaN(d.getTime())) return { date: null, dateProblem: 'invalid' };
