@@ -3,15 +3,14 @@
  *
  *   seeds/    the tuning set (annotates ../shared/seeds/)
  *   dev/, dev2/, dev3/ more tuning sets, each written and annotated by someone who never read the analyzer
- *   validation/ a set kept unseen for validation (none now), scored like the held-out one (aggregates only, no trace): it estimates how
- *             the analyzer does on text it was not tuned on, so the held-out set is looked at less often
+ *   validation/ a set kept unseen for validation, scored only with `--validation` and like the held-out one
+ *             (aggregates only, no trace): it estimates how the analyzer does on text it was not tuned on
  *   heldout/  written by someone else and never used for tuning: reported separately, aggregates only
  *
  * Each set's documents are analyzed together (so corroboration across them works). Figures: precision,
  * recall and F1 of key quote spans (direct + quote-of-quote), of spans with the right speaker, theme
  * accuracy, counterpoint precision@1, and the share of shown (selected) quotes that are verbatim.
- * `--json` prints the figures as JSON instead of a table; `--tuning-only` leaves the held-out set out
- * (the validation set stays);
+ * `--json` prints the figures as JSON instead of a table; `--tuning-only` leaves the held-out set out;
  * `--verbose` lists, for the tuning sets, missed and extra spans, wrong speakers and every counterpoint;
  * `--trace "<start of a claim>"` shows every counterpoint candidate for it. Nothing is written.
  */
@@ -360,7 +359,7 @@ async function main(): Promise<void> {
   // `--tuning-only` while tuning: the held-out figures are for the final report, not for steering.
   const heldout = tuningOnly ? null : await evaluateSet(gold('heldout'), withExtra(speakers, gold('speakers.extra.yaml')), themes, DEFAULT_ANALYZE, false);
   // Validation: like the held-out set, aggregates only and no trace.
-  const validation = await evaluateSet(gold('validation'), withExtra(speakers, gold('validation/speakers.yaml')), themes, DEFAULT_ANALYZE, false);
+  const validation = args.includes('--validation') ? await evaluateSet(gold('validation'), withExtra(speakers, gold('validation/speakers.yaml')), themes, DEFAULT_ANALYZE, false) : null;
   if (json) {
     console.log(JSON.stringify({ tuning, ...devs, validation, heldout }, null, 2));
     return;

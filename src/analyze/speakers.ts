@@ -389,7 +389,8 @@ function introducedByRole(ctx: AttributionContext, from: number, to: number): bo
   const role = UNNAMED_ROLE.exec(sentence.slice(lead));
   if (!role) return false;
   const roleEnd = from + lead + role.index + role[0].length;
-  return !ctx.mentions.some((m) => m.start >= from && m.end <= roleEnd);
+  // ("Its author, Gary Marcus, is blunt:" names the role.)
+  return !ctx.mentions.some((m) => (m.start >= from && m.end <= roleEnd) || (m.start >= roleEnd && /^[\s,]*$/.test(ctx.text.slice(roleEnd, m.start))));
 }
 
 /** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
@@ -398,12 +399,13 @@ function soleSubject(ctx: AttributionContext, from: number, to: number): string 
   if (named.some((m) => m.speaker === UNKNOWN_PERSON)) return null;
   // Several people named, one of them as a subject: "Tobiah Brannigan's reply to Saoirse Dunleavy has been
   // passed around all week", "Asked about Sutskever, Pettigrew laughed."
-  const subjects = new Set(named.filter((m) => isSubject(ctx.text, from, m)).map((m) => m.speaker));
+  const asSubject = named.map((m) => isSubject(ctx.text, from, m));
   // ...but "Marcus and LeCun traded barbs" has two.
   named.forEach((m, k) => {
     const next = named[k + 1];
-    if (next && subjects.has(m.speaker) && /^\s*(?:,|and|&|,\s*and)\s*$/.test(ctx.text.slice(m.end, next.start))) subjects.add(next.speaker);
+    if (next && asSubject[k] && /^\s*(?:,|and|&|,\s*and)\s*$/.test(ctx.text.slice(m.end, next.start))) asSubject[k + 1] = true;
   });
+  const subjects = new Set(named.filter((_, k) => asSubject[k]).map((m) => m.speaker));
   return subjects.size === 1 ? [...subjects][0]! : null;
 }
 
@@ -472,7 +474,9 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     if (!parent && !subject && !objectLike && verb !== 'according to' && namesBefore.length === 0 && q.start - verbAt < 80) {
       const lead = text.slice(beforeStart, verbAt).replace(/^[\s>*_”"’]+/, '');
       const pronounLead = /^(?:he|she|they|I|we|you|it)\b/i.test(lead) || /\b(?:they|They|I|we|We|you|You|it|It)\s+(?:\w+\s+){0,2}$/.test(lead);
-      if (/^[\p{Lu}][\p{L}’'-]*\s+\p{L}/u.test(lead) && !pronounSubject && !pronounLead) {
+      // Only a lead that marks the person as unnamed: "the guest said" on an interview page is its declared guest.
+      const marksUnnamed = /^(?:one|a|an|another|some|several|two|three)\s/i.test(lead) || /\b(?:not to be named|declined to be named|anonymity|anonymous|unnamed)\b/i.test(lead);
+      if (marksUnnamed && !pronounSubject && !pronounLead) {
         return { speaker: null, method: 'verb-name', confidence: 0.8 };
       }
     }
@@ -542,12 +546,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // (The name in such an aside is not someone the text moved on to either.)
     // "(Dwarkesh Podcast; the phrase as the DeepSeek dialogue reports it.)": a source cited in parentheses is not
     // who the paragraph is about.
+    // (Looked for within the mention's own line: a scan back to the text's start, for every mention, made long
+    // items quadratic.)
     const inParentheses = (m: Mention) => {
-      const open = text.lastIndexOf('(', m.start);
-      return open !== -1 && open > text.lastIndexOf(')', m.start) && !text.slice(open, m.start).includes('\n');
+      const before = text.slice(text.lastIndexOf('\n', m.start) + 1, m.start);
+      return before.lastIndexOf('(') > before.lastIndexOf(')');
     };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => !inAside(m) && !inParentheses(m) && m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -606,6 +612,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
         const sents = splitSentences(text, prevStart, prevEnd);
         const last = sents[sents.length - 1];
         if (last && introducedByRole(ctx, last.start, prevEnd)) return { speaker: null, method: 'verb-name', confidence: 0.8 };
+        // ("Marcus wrote a long reply. The line he goes after is Sutskever's:" introduces someone the colon
+        // sentence names without making them its subject: not the earlier subject's words, and not surely theirs.)
+        const inColonSentence = last ? ctx.mentions.filter((m) => m.start >= last.start && m.end <= prevEnd) : [];
+        if (inColonSentence.length > 0 && !inColonSentence.some((m) => isSubject(text, last!.start, m))) return { speaker: null, method: 'none', confidence: 0 };
       }
       const who = soleSubject(ctx, prevStart, prevEnd);
       if (who) return { speaker: who, method: 'context', confidence: 0.62 };
@@ -633,8 +643,11 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
         const sp = o.form === 'turn' ? ctx.done.get(i)?.speaker : null;
         if (sp) inConversation.add(sp);
       });
-      const outsider = [...ctx.mentions].reverse().find((m) => m.end <= q.start && m.speaker !== UNKNOWN_PERSON && !inConversation.has(m.speaker));
-      if (outsider) return { speaker: outsider.speaker, method: 'verb-pronoun', confidence: 0.62 };
+      // (Named in this turn or the two before it: someone mentioned at the start of the show is not who is meant.)
+      let from = q.start;
+      for (let k = 0; k < 3 && from > 0; k++) from = text.lastIndexOf('\n', from - 2) + 1;
+      const outsider = [...ctx.mentions].reverse().find((m) => m.start >= from && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && !inConversation.has(m.speaker));
+      if (outsider) return { speaker: outsider.speaker, method: 'context', confidence: 0.62 };
     }
     if (ctx.item.primary && parentAttr.speaker) return { ...parentAttr, confidence: Math.min(parentAttr.confidence, 0.8) };
     // Otherwise the turn's speaker is quoting someone: the person they last named in this turn, weakly.

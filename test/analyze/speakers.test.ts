@@ -198,6 +198,21 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`DeepSeek answers the claim that the gap is a mystery:\n\n> ${quote}`, quote, over).speaker).toBe('deepseek');
   });
 
+  it('a role that is named (“Its author, Gary Marcus, is blunt:”) is that person; a role the page declares (“the guest said”) stays the declared speaker', () => {
+    expect(speakerOf(`Its author, Gary Marcus, is blunt: “${quote}”`, quote, { speakers: ['deepseek'] }).speaker).toBe('gary-marcus');
+    expect(speakerOf(`Later in the interview the guest said, “${quote}”`, quote, { speakers: ['ilya-sutskever'] }).speaker).toBe('ilya-sutskever');
+  });
+
+  it('a block quote after a colon sentence that names someone it does not make its subject is nobody’s surely', () => {
+    expect(speakerOf(`Gary Marcus wrote a long reply this week. The line he goes after is Sutskever's:\n\n> ${quote}`, quote).speaker).not.toBe('gary-marcus');
+  });
+
+  it('words judged in a transcript go to an outsider named nearby, not one named at the start of the show', () => {
+    const turns = Array.from({ length: 6 }, (_, k) => `[00:0${k + 1}:00] ${k % 2 ? 'Gary Marcus' : 'Dwarkesh Patel'}: We keep talking about evals and compute and data, part ${k}.`);
+    const text = [`[00:00:05] Dwarkesh Patel: Welcome. Yann LeCun was booked but could not come, so it is the two of us.`, ...turns, `[00:09:00] Gary Marcus: Fine. “${quote}” is a line I keep hearing, and it is wrong.`].join('\n');
+    expect(speakerOf(text, quote, { primary: true }).speaker).not.toBe('yann-lecun');
+  });
+
   it('“He described …, and said “…”” is the pronoun’s person, not someone unnamed', () => {
     const text = `Sutskever spoke for two hours.\n\nHe described the period before 2025 as a time when one recipe told everyone what to do, and said that the field is now back to “${quote}”`;
     expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
