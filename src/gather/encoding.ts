@@ -1,3 +1,4 @@
+import { isAscii, isUtf8, transcode } from 'node:buffer';
 import iconv from 'iconv-lite';
 
 /**
@@ -39,18 +40,20 @@ function normalizeLabel(label: string): string {
   return l;
 }
 
-function isValidUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * UTF-8 bytes as text, as bytes.toString('utf8') gives it. Valid UTF-8 has exactly one decoding, so for
+ * valid non-ASCII bytes ICU's transcoding to UTF-16, copied into a string as is, gives the same text about
+ * a third faster than V8's UTF-8 decoder (about 100 ms of the bench week's 17.6 MB). ASCII (already fast)
+ * and invalid bytes, whose replacement characters V8 decides, keep toString.
+ */
+export function utf8Text(bytes: Buffer): string {
+  if (bytes.length < 1024 || isAscii(bytes) || !isUtf8(bytes)) return bytes.toString('utf8');
+  return transcode(bytes, 'utf8', 'utf16le').toString('utf16le');
 }
 
 function decodeWith(bytes: Buffer, label: string): string | null {
   const enc = normalizeLabel(label);
-  if (enc === 'utf-8') return bytes.toString('utf8');
+  if (enc === 'utf-8') return utf8Text(bytes);
   if (!iconv.encodingExists(enc)) return null;
   return iconv.decode(bytes, enc);
 }
@@ -58,7 +61,7 @@ function decodeWith(bytes: Buffer, label: string): string | null {
 export function decodeBytes(bytes: Buffer, contentType: string | null | undefined, kind: 'xml' | 'html' | 'text'): Decoded {
   // 1. Byte-order mark.
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    return { text: bytes.subarray(3).toString('utf8'), encoding: 'utf-8', from: 'bom' };
+    return { text: utf8Text(bytes.subarray(3)), encoding: 'utf-8', from: 'bom' };
   }
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) {
     return { text: iconv.decode(bytes.subarray(2), 'utf-16le'), encoding: 'utf-16le', from: 'bom' };
@@ -86,14 +89,15 @@ export function decodeBytes(bytes: Buffer, contentType: string | null | undefine
   const declared = declaredCharset(head, kind);
   if (declared && !declared.startsWith('utf-16')) {
     const enc = normalizeLabel(declared);
-    // A document that says UTF-8 but is not: windows-1252 is the likely truth.
-    if (enc !== 'utf-8' || isValidUtf8(bytes)) {
+    // A document that says UTF-8 but is not: windows-1252 is the likely truth. (isUtf8 checks without
+    // decoding; a fatal TextDecoder used to decode the whole document only to say yes.)
+    if (enc !== 'utf-8' || isUtf8(bytes)) {
       const text = decodeWith(bytes, enc);
       if (text !== null) return { text, encoding: enc, from: 'declaration' };
     }
   }
   // 4. No usable declaration.
-  if (isValidUtf8(bytes)) return { text: bytes.toString('utf8'), encoding: 'utf-8', from: 'utf8-valid' };
+  if (isUtf8(bytes)) return { text: utf8Text(bytes), encoding: 'utf-8', from: 'utf8-valid' };
   return { text: iconv.decode(bytes, 'windows-1252'), encoding: 'windows-1252', from: 'fallback' };
 }
 

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
 import { fetchFeed, isPrivateAddress, openFetchAgents, parseRetryAfter } from '../../src/gather/fetch.js';
+import { decodeBytes, utf8Text } from '../../src/gather/encoding.js';
 import { parseFeed } from '../../src/gather/feeds.js';
 import { rss, startServer, testConfig } from './helpers.js';
 
@@ -282,6 +284,45 @@ describe('fetchFeed with keep-alive agents (as gather uses it)', () => {
       await new Promise((r) => raw.close(r));
     }
     expect(connections).toBe(2);
+  });
+});
+
+describe('utf8Text gives exactly what Buffer.toString(\'utf8\') gives', () => {
+  const reference = (b: Buffer) => b.toString('utf8');
+  it('over generated text from every plane, valid and with every kind of invalid sequence', () => {
+    const ranges: [number, number][] = [[0, 0x7f], [0x80, 0x7ff], [0x800, 0xd7ff], [0xe000, 0xffff], [0x10000, 0x10ffff]];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    const invalid = [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf0, 0x9f], [0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x28, 0xa1], [0xff]];
+    let transcoded = 0;
+    for (let i = 0; i < 300; i++) {
+      const cps: number[] = [];
+      for (let k = 0; k < 1500; k++) {
+        const [lo, hi] = ranges[next() % (i % 3 === 0 ? 1 : ranges.length)]!;
+        cps.push(lo + (next() % (hi - lo + 1)));
+      }
+      cps.push(0xfeff, 0xfffe, 0);
+      let bytes = Buffer.from(String.fromCodePoint(...cps), 'utf8');
+      if (i % 4 === 1) {
+        const at = next() % bytes.length;
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(invalid[i % invalid.length]!), bytes.subarray(at)]);
+      }
+      if (i % 3 !== 0 && i % 4 !== 1) transcoded++;
+      expect(utf8Text(bytes).length, `case ${i}`).toBe(reference(bytes).length);
+      if (utf8Text(bytes) !== reference(bytes)) expect.fail(`case ${i} differs`);
+    }
+    expect(transcoded).toBeGreaterThan(100);
+  });
+
+  it('over the real feed corpus, and decodeBytes as before over it', () => {
+    const dir = '/work/shared/feeds/rss-parser';
+    if (!existsSync(dir)) return;
+    for (const f of readdirSync(dir)) {
+      const bytes = readFileSync(path.join(dir, f));
+      expect(utf8Text(bytes) === reference(bytes), f).toBe(true);
+      const d = decodeBytes(bytes, null, 'xml');
+      if (d.encoding === 'utf-8' && d.from !== 'bom') expect(d.text === reference(bytes), f).toBe(true);
+    }
   });
 });
 
