@@ -47,7 +47,8 @@ function normalizeLabel(label: string): string {
  * and invalid bytes, whose replacement characters V8 decides, keep toString.
  */
 export function utf8Text(bytes: Buffer): string {
-  if (bytes.length < 1024 || isAscii(bytes) || !isUtf8(bytes)) return bytes.toString('utf8');
+  // transcode needs ICU, which a Node built without intl lacks.
+  if (bytes.length < 1024 || typeof transcode !== 'function' || isAscii(bytes) || !isUtf8(bytes)) return bytes.toString('utf8');
   return transcode(bytes, 'utf8', 'utf16le').toString('utf16le');
 }
 
