@@ -285,6 +285,32 @@ function declared(ctx: AttributionContext): Attribution | null {
   return null;
 }
 
+/**
+ * Generic Q/A turns whose speaker changes from turn to turn, as questions from the floor do: a question that
+ * opens with a known person's name ("Q: Ravi Kulasekaran, University of Tartu. …") is theirs, one whose asker
+ * withholds their name is nobody's, and the answer after a question for someone ("This one is for Signe.", "For
+ * Dr. Tarrant:") is that person's. Anything else is left to the label.
+ */
+function floorTurn(qi: number, ctx: AttributionContext): Attribution | null {
+  const q = ctx.quotes[qi]!;
+  const words = ctx.text.slice(q.start, q.end);
+  if (GENERIC_Q.test(q.label!)) {
+    if (/^[^.]{0,80}\b(?:rather not (?:give|say) my name|not give my name|anonymous(?:ly)?)\b/i.test(words)) return { speaker: null, method: 'label', confidence: 0.9 };
+    // ("Name, Affiliation." or "Name." opening the question; not "Jonas Feld, who used to build…, says".)
+    const asker = ctx.mentions.find((m) => m.start === q.start && m.speaker !== UNKNOWN_PERSON && /^(?:\s*,\s*(?:from\s+)?[\p{Lu}][^\n.,;:]{0,60})?\.\s/u.test(ctx.text.slice(m.end, m.end + 80)));
+    return asker ? { speaker: asker.speaker, method: 'label', confidence: 0.85 } : null;
+  }
+  if (!GENERIC_A.test(q.label!)) return null;
+  let prev: RawQuote | null = null;
+  for (const o of ctx.quotes) if (o.form === 'turn' && o.end <= q.start && (!prev || o.end > prev.end)) prev = o;
+  if (!prev || !prev.label || !GENERIC_Q.test(prev.label)) return null;
+  const addressed = ctx.mentions.filter(
+    (m) => m.start >= prev!.start && m.end <= prev!.end && m.speaker !== UNKNOWN_PERSON && /\b(?:for|to|ask|asking)\s+(?:(?:Dr|Prof|Professor|Mr|Ms|Mrs)\.?\s+)?$/i.test(ctx.text.slice(Math.max(prev!.start, m.start - 24), m.start)),
+  );
+  const to = addressed[addressed.length - 1];
+  return to ? { speaker: to.speaker, method: 'label', confidence: 0.85 } : null;
+}
+
 function labelSpeaker(label: string, ctx: AttributionContext): Attribution {
   const id = ctx.index.resolve(label);
   if (id) return { speaker: id, method: 'label', confidence: 0.95 };
@@ -395,7 +421,8 @@ function introducedByRole(ctx: AttributionContext, from: number, to: number): bo
 
 /** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
 function soleSubject(ctx: AttributionContext, from: number, to: number): string | null {
-  const named = ctx.mentions.filter((m) => m.start >= from && m.end <= to);
+  // (Names inside someone's quoted words are not the narration's subjects: "“Signe is measuring…,” said Solvang.")
+  const named = ctx.mentions.filter((m) => m.start >= from && m.end <= to && !ctx.quotes.some((o) => o.form === 'marks' && o.start <= m.start && o.end >= m.end));
   if (named.some((m) => m.speaker === UNKNOWN_PERSON)) return null;
   // Several people named, one of them as a subject: "Tobiah Brannigan's reply to Saoirse Dunleavy has been
   // passed around all week", "Asked about Sutskever, Pettigrew laughed."
@@ -431,8 +458,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   // A headline or title in quotes is nobody's words.
   if (q.title) return { speaker: null, method: 'none', confidence: 0 };
 
-  // 1. label: a transcript turn.
-  if (q.form === 'turn' && q.label) return labelSpeaker(q.label, ctx);
+  // 1. label: a transcript turn. Questions from the floor name their asker and the panelist they are for.
+  if (q.form === 'turn' && q.label) return floorTurn(qi, ctx) ?? labelSpeaker(q.label, ctx);
 
   // 2. dash: "— Name" on the next line or right after the closing mark.
   if (q.label) {
@@ -507,7 +534,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.8 };
     }
     // "Marcus’s reply: “…”", "in Sutskever’s words, “…”": a possessive on a word for what someone said.
-    if (/^[’']s\s+(?:\w+\s+){0,2}(?:words?|line|lines|phrase|quote|answer|reply|response|verdict|view|argument|claim|point|retort|rebuttal|remark|comment|summary|conclusion|question)\b[\s,:]*$/i.test(between.replace(/[“"‘]/g, ''))) {
+    if (/^[’']s\s+(?:\w+\s+){0,2}(?:words?|line|lines|phrase|quote|answer|reply|response|verdict|view|argument|claim|point|retort|rebuttal|remark|comment|summary|conclusion|question)\b(?:\s+that)?[\s,:]*$/i.test(between.replace(/[“"‘]/g, ''))) {
       return { speaker: lastName.speaker, method: 'verb-name', confidence: 0.75 };
     }
   }
@@ -525,7 +552,11 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const prevQuote = previousQuote(ctx, qi);
   if (prevQuote && (prevQuote.attr.speaker || unnamed(prevQuote.attr))) {
     const gap = text.slice(prevQuote.quote.end, q.start);
-    const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker);
+    // ("“…,” said Henrike Solvang, who … sat next to Brandvold on a panel. “…”": names in the clause that
+    // attributes the previous quote, after its speaker's name, describe that speaker; they are not a new voice.)
+    const speakerAt = ctx.mentions.find((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker === prevQuote.attr.speaker);
+    const clauseEnd = speakerAt ? prevQuote.quote.end + (/[.!?]\s/.exec(gap)?.index ?? gap.length) : -1;
+    const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker && !(speakerAt && m.start > speakerAt.end && m.end <= clauseEnd && /^[”"’]?,?\s*(?:said|says|added|adds|wrote|writes)\s/.test(text.slice(prevQuote.quote.end, speakerAt.start).trim() + ' ')));
     if (!gap.includes('\n') && !named && gap.length < 200) return { speaker: prevQuote.attr.speaker, method: prevQuote.attr.method === 'label' ? 'verb-name' : prevQuote.attr.method, confidence: 0.75 };
   }
 
@@ -533,14 +564,22 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const turnSpeaker = parent && parent.form === 'turn' ? parentAttr?.speaker ?? null : null;
   const pronounVerb = new RegExp(`\\b${PRONOUN}\\b(?:\\s+\\w+){0,3}?\\s+${VERB}\\b|\\b(?:[Ii]n (?:his|her) (?:own )?words)|\\b(?:his|her) (?:verdict|words|line|phrase|claim|point|reply|response|answer|retort)\\b`);
   const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
-  if (pronounVerb.test(before) || pronounAfter.test(after)) {
+  // "She added that the plot was honest as far as it went. “It just measures…”": an action beat whose subject
+  // is a pronoun is the pronoun's person too.
+  const leadIn = parent ? '' : text.slice(text.lastIndexOf('\n', q.start - 1) + 1, q.start);
+  const pronounBeat = /(?:^|[.!?]["”’]?\s+)(?:He|She)\s+\p{Ll}[^.!?“”"]*[.!?]\s*[“"‘]?$/u.test(leadIn);
+  if (pronounVerb.test(before) || pronounAfter.test(after) || pronounBeat) {
     // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
     // ...but a new paragraph that names someone before its quote ("Renn was unconvinced. “…,” he said.") has
     // moved on to that person.
     // "…shifting spending to RL, where, in Sutskever's words, “…”": a quotation set into someone else's
     // sentence as an aside is not who the next "he added" is.
+    // ...nor is a phrase quoted in an earlier paragraph ("…back in “the age of research,” her phone started
+    // ringing."): a "she said" in the next paragraph is about its subject, not the phrase's author.
+    const paraOf = (at: number) => text.lastIndexOf('\n', at - 1);
+    const passOver = (r: { quote: RawQuote }) => ASIDE.test(text.slice(Math.max(0, r.quote.start - 60), r.quote.start)) || (r.quote.words < 8 && paraOf(r.quote.start) !== paraOf(q.start));
     let recent = previousQuote(ctx, qi);
-    while (recent && ASIDE.test(text.slice(Math.max(0, recent.quote.start - 60), recent.quote.start))) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
+    while (recent && passOver(recent)) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
     // (The name in such an aside is not someone the text moved on to either.)
@@ -553,7 +592,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return before.lastIndexOf('(') > before.lastIndexOf(')');
     };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end, m.start).replace(/^[”"’,]*/, ''))));
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));;
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -593,6 +632,12 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     const lead = text.slice(paraStart, q.start);
     const opensSentence = /(?:^|[.!?:]["”’]?)\s*[“"‘]?$/.test(lead) && lead.trim().length > 0;
+    // "I asked Tarrant whether she accepted any of it. “She is right that…”": the one asked answers.
+    const asked = opensSentence ? /(?:^|[.!?]["”’]?\s+)(?:I|We)\s+(?:asked|pressed|put (?:it|the question) to)\s+$/ : null;
+    if (asked) {
+      const m = ctx.mentions.find((x) => x.start >= paraStart && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(paraStart, x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
+      if (m) return { speaker: m.speaker, method: 'context', confidence: 0.65 };
+    }
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
       const who = soleSubject(ctx, paraStart, q.start);
       if (who) return { speaker: who, method: 'context', confidence: 0.65 };

@@ -230,6 +230,56 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(text, quote).speaker).toBe('ilya-sutskever');
   });
 
+  it('questions from the floor: the asker who gives their name, one who withholds it, and the panelist each question is for', () => {
+    const q2 = 'Structure. Build in what evolution built in, a model of the world you can check, not a bigger table.';
+    const text = [
+      'Dwarkesh Patel: Let us go to the floor. Tell us who the question is for.',
+      'Q: Gary Marcus, New York University. This one is for Demis. If RL is where the compute goes, how do you know you are not training to the evals?',
+      `A: ${quote}`,
+      'Q: I would rather not give my name. For Dr. LeCun: if not scaling, then what?',
+      `A: ${q2}`,
+      'Q: Sam Altman, who runs OpenAI, says the curves still hold. Do they?',
+      'A: They hold on the tasks we chose, and I have said so before.',
+    ].join('\n');
+    const over = { primary: true, speakers: ['dwarkesh-patel', 'demis-hassabis', 'yann-lecun'] };
+    const r = run(text, over);
+    const who = (start: string) => r.quotes.find((x) => x.text.startsWith(start))?.speaker;
+    expect(who('Gary Marcus, New York University.')).toBe('gary-marcus');
+    expect(who(quote)).toBe('demis-hassabis');
+    expect(who('I would rather not give my name.')).toBeNull();
+    expect(who('Structure.')).toBe('yann-lecun');
+    // A host's question that opens on someone else's name is still the host's.
+    expect(who('Sam Altman, who runs OpenAI')).toBe('dwarkesh-patel');
+  });
+
+  it('a phrase quoted in an earlier paragraph is not who the next “she said” is; the paragraph’s subject is', () => {
+    const text = `Gary Marcus runs compute planning at a large lab. When Ilya Sutskever said the field was back in “the age of research,” his phone started ringing.\n\n“${quote}” he said.`;
+    expect(speakerOf(text, quote).speaker).toBe('gary-marcus');
+  });
+
+  it('a second quote after “said Name, who … Other …” continues Name, and names inside quoted words are no one’s subject', () => {
+    const q2 = 'If your held-out tasks were chosen by the people who train the model, they are not held out.';
+    const text = `“Sam Altman is measuring a curve on tests his own company wrote,” said Gary Marcus, who sat next to Altman on a panel last week. “${q2}”`;
+    expect(speakerOf(text, q2, { title: 'Sam Altman bets on scale' }).speaker).toBe('gary-marcus');
+  });
+
+  it('“he told me” after the text moved on from the last quote, which ended its own sentence, is the paragraph’s subject', () => {
+    const q2 = 'Held-out task families still come from the same list of things engineers think to test.';
+    const text = `Gary Marcus asked whether the labs train to the evals. Demis Hassabis conceded part of the point: “${quote}” Marcus was not persuaded by the rest. “${q2}” he told me afterwards.`;
+    expect(speakerOf(text, q2).speaker).toBe('gary-marcus');
+  });
+
+  it('action beats with a pronoun or an asked person: “She added that …. “…””, “I asked Marcus whether …. “…””', () => {
+    const q2 = 'It just measures the wrong thing, and it measures it very precisely indeed.';
+    const text = `Gary Marcus has heard that before. “${quote}” he said by phone. He added that the plot was honest as far as it went. “${q2}”`;
+    expect(speakerOf(text, q2, { title: 'Sam Altman bets on scale' }).speaker).toBe('gary-marcus');
+    expect(speakerOf(`I asked Marcus whether he accepted any of the reply. “${quote}” He would not say more.`, quote).speaker).toBe('gary-marcus');
+  });
+
+  it('a possessive on a word for what someone said may go on with “that” (“Sutskever’s own line that “…””)', () => {
+    expect(speakerOf(`He points to Sutskever's own line that “${quote}” as evidence.`, quote, { title: 'Sam Altman bets on scale' }).speaker).toBe('ilya-sutskever');
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();
