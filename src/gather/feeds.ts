@@ -113,10 +113,15 @@ function attr(node: unknown, name: string): string | null {
   return null;
 }
 
-function resolve(raw: string | null | undefined, base: string | null): string | null {
+/** An absolute http(s) URL: the base cannot change it (scheme, then the two slashes of an authority). */
+const ABSOLUTE_HTTP = /^https?:\/\//i;
+
+export function resolve(raw: string | null | undefined, base: string | null): string | null {
   if (!raw) return null;
+  const trimmed = raw.trim();
   try {
-    const u = base ? new URL(raw.trim(), base) : new URL(raw.trim());
+    // Most links are absolute: then parsing the base as well (every item) is work for nothing.
+    const u = base && !ABSOLUTE_HTTP.test(trimmed) ? new URL(trimmed, base) : new URL(trimmed);
     return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
   } catch {
     return null;

@@ -1,6 +1,6 @@
 import RssParser from 'rss-parser';
 import { describe, expect, it } from 'vitest';
-import { parseFeed } from '../../src/gather/feeds.js';
+import { parseFeed, resolve } from '../../src/gather/feeds.js';
 import { rss } from './helpers.js';
 
 const atom = (entries: string, attrs = '') => `<?xml version="1.0" encoding="utf-8"?>
@@ -67,6 +67,25 @@ describe('parseFeed', () => {
       const r = await parseFeed(junk, 'https://f.example/rss');
       expect(r.fatal?.code).toBe('FEED_PARSE_FAILED');
     }
+  });
+});
+
+describe('resolve', () => {
+  it('gives what new URL(link, base) gives, also where it skips parsing the base for an absolute link', () => {
+    const reference = (raw: string, base: string | null) => {
+      if (!raw) return null;
+      try {
+        const u = base ? new URL(raw.trim(), base) : new URL(raw.trim());
+        return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+      } catch {
+        return null;
+      }
+    };
+    const links = ['https://a.example/x', 'HTTP://A.example', 'http://', 'https:///x', 'http:/x', 'http:x', 'https://u:p@h.example:8080/a/../b?q#f',
+      'https://[::1]/', 'https://xn--nxasmq6b.example/', 'https://bad host/', 'http://a.example\\b', ' https://a.example/ ', 'https://a.example/%zz',
+      '//cdn.example/x', '/p', 'p?q', '#f', '', 'mailto:a@b', 'javascript:alert(1)', 'https://1.2.3/', 'https://0x7f.1/', 'h\ttps://a.example/'];
+    const bases = [null, 'https://feed.example/dir/feed.xml', 'http://u:p@feed.example:81/', 'https://feed.example/a/b/'];
+    for (const l of links) for (const b of bases) expect(resolve(l, b), `${l} against ${b}`).toBe(reference(l, b));
   });
 });
 
