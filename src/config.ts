@@ -232,6 +232,11 @@ function editorPairs(y: YamlFile, a: Obj): EditorPair[] {
       if (pair[k].split(/\s+/).length < 4) y.fail([...keys, k], 'needs at least four words to be found unambiguously', `copy more of the ${k === 'quote' ? 'key quote' : 'answer'} from its source`);
     }
     return pair;
+  }).map((pair, i, all) => {
+    // Two pairs for one quote: the later would silently replace the earlier.
+    const first = all.findIndex((o) => o.quote.toLowerCase() === pair.quote.toLowerCase());
+    if (first !== i) y.fail(['analyze', 'pairs', i, 'quote'], `the same quote as pair ${first + 1} (${all[first]!.origin})`, 'keep one pair per quote: remove this one or the other');
+    return pair;
   });
 }
 

@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   SEND_ABORTED: 'too many sends failed, the run stopped',
   LEDGER_CORRUPT: 'a ledger file in digests/ does not parse',
   LEDGER_HEALED: 'a run stopped between writing an issue record and the seen ledger; this run settled the ledger',
+  PAIR_QUOTE_NOT_FOUND: 'a counterpoint set by hand names a quote no source holds',
+  PAIR_COUNTER_NOT_FOUND: 'a counterpoint set by hand names an answer no source holds',
+  PAIR_QUOTE_AMBIGUOUS: 'a counterpoint set by hand opens more than one key quote',
   ISSUE_NOT_FOUND: 'the issue asked for does not exist',
 } as const;
 

@@ -641,14 +641,17 @@ function copiedWords(words: string): RegExp {
     .split(/\s+/)
     .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/['’‘]/g, "['’‘]").replace(/["“”]/g, '["“”]'))
     .join('\\s+');
-  return new RegExp(body, 'u');
+  // Whole words only: "he blank slate…" must not match inside "The blank slate…".
+  return new RegExp(`(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])`, 'u');
 }
 
 /**
  * Counterpoints an editor set by hand (settings.yaml `analyze.pairs`). A pair whose quote and answer are both in
  * this issue's sources replaces the analyzer's counterpoint for that quote, at full confidence, with the
- * answer's speaker and side read from the passage it sits in. A pair with neither side here is for another
- * week and is skipped; one with only one side here is a problem (a typo, or words the source no longer has).
+ * answer's speaker and side read from the passage it sits in. A pair applies only within one issue: when one
+ * side is here and the other came in an earlier issue (`known`), or neither is here, it is skipped; when a side
+ * is in no source at all, it is a problem (a typo, or words no source has yet), and so is an opening that
+ * starts more than one key quote.
  */
 export function applyEditorPairs(
   found: Counterpoint[],
@@ -657,6 +660,7 @@ export function applyEditorPairs(
   passages: Passage[],
   items: { id: string; origin: string; url: string | null; text: string }[],
   speakers: SpeakerConfig[],
+  known: { text: string }[] = [],
 ): { counterpoints: Counterpoint[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const set = new Map<string, Counterpoint>();
@@ -664,7 +668,8 @@ export function applyEditorPairs(
   const name = (id: string | null) => (id ? speakers.find((s) => s.id === id)?.name ?? id : null);
   for (const pair of pairs) {
     const opening = fold(pair.quote);
-    const claim = quotes.find((q) => q.kind !== 'fragment' && fold(q.text).startsWith(opening));
+    const openers = quotes.filter((q) => q.kind !== 'fragment' && fold(q.text).startsWith(opening));
+    const claim = openers[0];
     const re = copiedWords(pair.counter);
     let at: { item: (typeof items)[number]; start: number; end: number } | null = null;
     for (const item of items) {
@@ -675,12 +680,19 @@ export function applyEditorPairs(
       }
     }
     if (!claim && !at) continue;
+    if (openers.length > 1) {
+      problems.push({ code: 'PAIR_QUOTE_AMBIGUOUS', origin: pair.origin, message: `${openers.length} key quotes start with "${pair.quote.slice(0, 60)}"`, hint: 'copy more of the opening of the quote you mean, until only it starts that way' });
+      continue;
+    }
+    // One side only: skipped if the other came in an earlier issue (a pair applies within one issue), a problem
+    // if no source holds it at all.
+    const inEarlier = (words: string) => known.some((k) => copiedWords(words).test(k.text));
     if (!claim) {
-      problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no key quote in the sources analyzed starts with "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (quotes under 8 words are never key quotes; `digest analyze <file> --json` lists them), or remove the pair' });
+      if (!inEarlier(pair.quote)) problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no source analyzed holds a key quote starting "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (short fragments are never key quotes; `digest analyze <file> --json` lists the key quotes), or remove the pair; if its source has not come in yet, this goes once it has' });
       continue;
     }
     if (!at) {
-      problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `the answer "${pair.counter.slice(0, 60)}" is in none of the sources analyzed`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair' });
+      if (!inEarlier(pair.counter)) problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `no source analyzed holds the answer "${pair.counter.slice(0, 60)}"`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair; if its source has not come in yet, this goes once it has' });
       continue;
     }
     const { item, start, end } = at;

@@ -240,7 +240,7 @@ export function analyze(items: SourceItem[], opts: AnalyzeOptions): Analysis {
     threshold: opts.analyze.counterpointThreshold,
     ...(opts.traceCounterpoints ? { trace: opts.traceCounterpoints } : {}),
   }).filter((c) => byId.get(c.itemId)?.text.slice(c.start, c.end) === c.text);
-  const edited = applyEditorPairs(automatic, opts.analyze.pairs ?? [], quotes, passages, all.filter((it) => current.has(it)), opts.speakers);
+  const edited = applyEditorPairs(automatic, opts.analyze.pairs ?? [], quotes, passages, all.filter((it) => current.has(it)), opts.speakers, all.filter((it) => !current.has(it)));
   const counterpoints = edited.counterpoints;
   // Key quotes by the items they cite, in score order, so each counterpoint looks only at its own item's.
   const keyByItem = new Map<string, Quote[]>();

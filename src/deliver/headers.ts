@@ -137,7 +137,7 @@ function headerBlock(c: CheckedParts): string {
 }
 
 /** Each URL of `p` through safeUrl: for callers that have no issue's checked values (a single message, tests). */
-export function checkParts(p: RecipientParts): CheckedParts {
+function checkParts(p: RecipientParts): CheckedParts {
   const https = safeUrl(p.unsubscribeHttps);
   return {
     to: p.to,

@@ -701,9 +701,12 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
             cause: err,
           });
         }
-        throw new DigestError('SMTP_UNREACHABLE', `cannot connect to the SMTP server: ${(err as Error).message}`, {
+        const notIdle = /not idle after login/.test((err as Error).message);
+        throw new DigestError('SMTP_UNREACHABLE', notIdle ? `the SMTP server was still talking after login: ${(err as Error).message}` : `cannot connect to the SMTP server: ${(err as Error).message}`, {
           origin,
-          hint: 'check host and port in SMTP_URL and that the server is up; nobody was sent anything',
+          hint: notIdle
+            ? 'the server closed the connection or sent more than the login reply; run again, and if it keeps happening check the server log for why it drops clients after AUTH; nobody was sent anything'
+            : 'check host and port in SMTP_URL and that the server is up; nobody was sent anything',
           cause: err,
         });
       }

@@ -1013,7 +1013,9 @@ export async function buildSite(opts: BuildSiteOptions): Promise<{ pages: number
   // would otherwise stay on disk, outside the manifest, with a pager pointing past the end.
   if (previous) {
     for (const stale of previous.files) {
-      if (!files.has(stale) && !stale.startsWith('pagefind/')) await rm(path.join(siteDir, stale), { force: true });
+      // (Only inside the site: the manifest is a file on disk, and "../digests/x.json" in it must not delete a record.)
+      const target = path.resolve(siteDir, stale);
+      if (!files.has(stale) && !stale.startsWith('pagefind/') && target.startsWith(path.resolve(siteDir) + path.sep)) await rm(target, { force: true });
     }
   }
   const manifest: Manifest = {

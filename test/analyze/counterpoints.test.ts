@@ -192,6 +192,22 @@ describe('counterpoints an editor sets by hand (analyze.pairs)', () => {
     const elsewhere = run([{ quote: 'Words that open no key quote at all', counter: 'A sentence nobody wrote in any source.' }]);
     expect(elsewhere.problems).toBeUndefined();
   });
+
+  it('a side that came in an earlier issue is skipped, not a problem: a pair applies within one issue', () => {
+    const pairs = [{ quote: 'The idea of the artificial neuron is directly inspired', counter: 'It’s a theology dressed in mathematical vestments.', origin: 'x:1' }];
+    const r = analyze([transcript], { themes, speakers, analyze: { ...cfg, pairs }, known: [reply] });
+    expect(r.problems).toBeUndefined();
+    expect(r.counterpoints).toEqual([]);
+  });
+
+  it('matches whole words only, and an opening that starts two key quotes is a problem, not a guess', () => {
+    const partial = run([{ quote: 'The idea of the artificial neuron is directly inspired', counter: 'his isn’t a scientific methodology. It’s a theology' }]);
+    expect(partial.problems?.[0]?.code).toBe('PAIR_COUNTER_NOT_FOUND');
+    const second = makeItem(`Dwarkesh Patel: And?\nIlya Sutskever: The idea of the artificial neuron was also a bet on simplicity, and simplicity paid off in the end.`, { sourceId: 'second' });
+    const r = run([{ quote: 'The idea of the artificial neuron', counter: 'It’s a theology dressed in mathematical vestments.' }], [transcript, second, reply]);
+    expect(r.problems?.map((p) => p.code)).toEqual(['PAIR_QUOTE_AMBIGUOUS']);
+    expect(r.counterpoints.some((c) => c.reason.startsWith('Chosen by the editor'))).toBe(false);
+  });
 });
 
 describe('counterpoints in the shipped dropped files', () => {

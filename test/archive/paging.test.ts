@@ -5,7 +5,7 @@
  * what an incremental build rewrites.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSite, MANIFEST_FILE } from '../../src/render/archive.js';
@@ -192,6 +192,28 @@ describe('theme pages in pages', () => {
     await build(inc, true);
     for (const list of lists) expect(existsSync(path.join(inc, `${list}/page/4/index.html`)), list).toBe(false);
     await expectSameSite(inc, await full());
+  });
+});
+
+describe('stale pages', () => {
+  it('an incremental build deletes only files inside the site, whatever the manifest lists', async () => {
+    const digestsDir = await tempDir('archive-stale-');
+    await writeSyntheticIssues(digestsDir, 1, 2);
+    const root = await tempDir('archive-stale-root-');
+    const siteDir = path.join(root, '_site');
+    const build = () => buildSite({ digestsDir, siteDir, config, quiet: true, skipSearchIndex: true, pageIssues: PER_PAGE, incremental: true });
+    await build();
+    const outside = path.join(root, 'keep.json');
+    await writeFile(outside, '{}');
+    const manifest = JSON.parse(await readFile(path.join(siteDir, MANIFEST_FILE), 'utf8')) as { files: string[] };
+    manifest.files.push('../keep.json', 'old/page.html');
+    await mkdir(path.join(siteDir, 'old'), { recursive: true });
+    await writeFile(path.join(siteDir, 'old/page.html'), 'gone');
+    await writeFile(path.join(siteDir, MANIFEST_FILE), JSON.stringify(manifest));
+    await writeSyntheticIssues(digestsDir, 3, 3);
+    await build();
+    expect(existsSync(outside)).toBe(true);
+    expect(existsSync(path.join(siteDir, 'old/page.html'))).toBe(false);
   });
 });
 

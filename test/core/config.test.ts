@@ -59,6 +59,7 @@ describe('config', () => {
     ['settings.yaml', 'analyze:\n  pairs: one\n', 'analyze.pairs: must be a list', 2],
     ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n', 'analyze.pairs[0].counter: is required', 3],
     ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n      counter: Not so.\n', 'analyze.pairs[0].counter: needs at least four words', 4],
+    ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n      counter: That is not a method.\n    - quote: The idea of the artificial neuron\n      counter: It is a theology, not a method.\n', 'analyze.pairs[1].quote: the same quote as pair 1', 5],
   ])('%s with %j fails naming the field and line', async (file, text, message, line) => {
     const t = { ...(await texts()), [file]: text };
     const err = errorOf(() => parseConfig(t, 'sources'));
