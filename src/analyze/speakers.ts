@@ -592,7 +592,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return before.lastIndexOf('(') > before.lastIndexOf(')');
     };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));;
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -635,7 +635,9 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // "I asked Tarrant whether she accepted any of it. “She is right that…”": the one asked answers.
     const asked = opensSentence ? /(?:^|[.!?]["”’]?\s+)(?:I|We)\s+(?:asked|pressed|put (?:it|the question) to)\s+$/ : null;
     if (asked) {
-      const m = ctx.mentions.find((x) => x.start >= paraStart && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(paraStart, x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
+      // (Only the words just before a name are tested, and only names in the sentence right before the quote.)
+      const lastSentence = Math.max(paraStart, q.start - 400);
+      const m = ctx.mentions.find((x) => x.start >= lastSentence && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(Math.max(paraStart, x.start - 40), x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
       if (m) return { speaker: m.speaker, method: 'context', confidence: 0.65 };
     }
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
