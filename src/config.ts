@@ -233,8 +233,10 @@ function editorPairs(y: YamlFile, a: Obj): EditorPair[] {
     }
     return pair;
   }).map((pair, i, all) => {
-    // Two pairs for one quote: the later would silently replace the earlier.
-    const first = all.findIndex((o) => o.quote.toLowerCase() === pair.quote.toLowerCase());
+    // Two pairs for one quote (the same opening, in either kind of apostrophe or spacing, or one opening the
+    // other): the later would silently replace the earlier.
+    const fold = (t: string) => t.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim().toLowerCase();
+    const first = all.findIndex((o) => fold(o.quote).startsWith(fold(pair.quote)) || fold(pair.quote).startsWith(fold(o.quote)));
     if (first !== i) y.fail(['analyze', 'pairs', i, 'quote'], `the same quote as pair ${first + 1} (${all[first]!.origin})`, 'keep one pair per quote: remove this one or the other');
     return pair;
   });

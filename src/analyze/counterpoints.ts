@@ -694,6 +694,11 @@ export function applyEditorPairs(
       if (!inEarlier(pair.counter)) problems.push({ code: 'PAIR_COUNTER_NOT_FOUND', origin: pair.origin, message: `no source analyzed holds the answer "${pair.counter.slice(0, 60)}"`, hint: 'copy the answer word for word from its source (only quotation marks, apostrophes and line breaks may differ), or remove the pair; if its source has not come in yet, this goes once it has' });
       continue;
     }
+    // (Two openings that start one quote: config refuses the plain cases; this catches the rest, openly.)
+    if (set.has(claim.id)) {
+      problems.push({ code: 'PAIR_QUOTE_AMBIGUOUS', origin: pair.origin, message: `an earlier pair already answers the quote starting "${pair.quote.slice(0, 60)}"`, hint: 'keep one pair per quote: remove this one or the earlier one' });
+      continue;
+    }
     const { item, start, end } = at;
     // Whose words: the innermost quotation holding them (“DeepSeek's reply is brief: “The blank slate…””),
     // else the innermost passage they start in (a turn, the page's own prose).

@@ -294,18 +294,27 @@ function declared(ctx: AttributionContext): Attribution | null {
 function floorTurn(qi: number, ctx: AttributionContext): Attribution | null {
   const q = ctx.quotes[qi]!;
   const words = ctx.text.slice(q.start, q.end);
+  // (Panelists and guests, the ones the page declares, do not ask from the floor: "Host: Demis Hassabis, CEO of
+  // Google DeepMind. Welcome…" is the host greeting a guest.)
+  const declaredIds = new Set(ctx.item.speakers);
   if (GENERIC_Q.test(q.label!)) {
-    if (/^[^.]{0,80}\b(?:rather not (?:give|say) my name|not give my name|anonymous(?:ly)?)\b/i.test(words)) return { speaker: null, method: 'label', confidence: 0.9 };
+    if (/^[^.]{0,80}\b(?:I(?:'|’)d rather not|I would rather not|not (?:give|say) my name|(?:I'm|I’m|I am|speaking|asking) anonymously)\b/i.test(words)) return { speaker: null, method: 'label', confidence: 0.9 };
     // ("Name, Affiliation." or "Name." opening the question; not "Jonas Feld, who used to build…, says".)
-    const asker = ctx.mentions.find((m) => m.start === q.start && m.speaker !== UNKNOWN_PERSON && /^(?:\s*,\s*(?:from\s+)?[\p{Lu}][^\n.,;:]{0,60})?\.\s/u.test(ctx.text.slice(m.end, m.end + 80)));
+    const asker = ctx.mentions.find((m) => m.start === q.start && m.speaker !== UNKNOWN_PERSON && !declaredIds.has(m.speaker) && /^(?:\s*,\s*(?:from\s+)?[\p{Lu}][^\n.,;:]{0,60})?\.\s/u.test(ctx.text.slice(m.end, m.end + 80)));
     return asker ? { speaker: asker.speaker, method: 'label', confidence: 0.85 } : null;
   }
   if (!GENERIC_A.test(q.label!)) return null;
   let prev: RawQuote | null = null;
   for (const o of ctx.quotes) if (o.form === 'turn' && o.end <= q.start && (!prev || o.end > prev.end)) prev = o;
   if (!prev || !prev.label || !GENERIC_Q.test(prev.label)) return null;
+  // A hand-off that opens its sentence ("This one is for Signe.", "For Dr. Tarrant:", "Question to Marcus:"), to
+  // someone the page declares: not "what is your response to Sutskever?".
   const addressed = ctx.mentions.filter(
-    (m) => m.start >= prev!.start && m.end <= prev!.end && m.speaker !== UNKNOWN_PERSON && /\b(?:for|to|ask|asking)\s+(?:(?:Dr|Prof|Professor|Mr|Ms|Mrs)\.?\s+)?$/i.test(ctx.text.slice(Math.max(prev!.start, m.start - 24), m.start)),
+    (m) =>
+      m.start >= prev!.start &&
+      m.end <= prev!.end &&
+      declaredIds.has(m.speaker) &&
+      /(?:^|[.!?:]\s+)(?:This (?:one|question) is |(?:My |A |The )?[Qq]uestion (?:is )?)?(?:[Ff]or|[Tt]o)\s+(?:(?:Dr|Prof|Professor|Mr|Ms|Mrs)\.?\s+)?$/.test(ctx.text.slice(Math.max(prev!.start, m.start - 40), m.start)),
   );
   const to = addressed[addressed.length - 1];
   return to ? { speaker: to.speaker, method: 'label', confidence: 0.85 } : null;
@@ -416,7 +425,7 @@ function introducedByRole(ctx: AttributionContext, from: number, to: number): bo
   if (!role) return false;
   const roleEnd = from + lead + role.index + role[0].length;
   // ("Its author, Gary Marcus, is blunt:" names the role.)
-  return !ctx.mentions.some((m) => (m.start >= from && m.end <= roleEnd) || (m.start >= roleEnd && /^[\s,]*$/.test(ctx.text.slice(roleEnd, m.start))));
+  return !ctx.mentions.some((m) => (m.start >= from && m.end <= roleEnd) || (m.start >= roleEnd && /^[\s,]*$/.test(ctx.text.slice(roleEnd, m.start)) && !/^['’]s\b/.test(ctx.text.slice(m.end, m.end + 2))));
 }
 
 /** The one known person text[from, to) names, when they are also a sentence's subject there; else null. */
@@ -556,7 +565,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // attributes the previous quote, after its speaker's name, describe that speaker; they are not a new voice.)
     const speakerAt = ctx.mentions.find((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker === prevQuote.attr.speaker);
     const clauseEnd = speakerAt ? prevQuote.quote.end + (/[.!?]\s/.exec(gap)?.index ?? gap.length) : -1;
-    const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker && !(speakerAt && m.start > speakerAt.end && m.end <= clauseEnd && /^[”"’]?,?\s*(?:said|says|added|adds|wrote|writes)\s/.test(text.slice(prevQuote.quote.end, speakerAt.start).trim() + ' ')));
+    const named = ctx.mentions.some((m) => m.start >= prevQuote.quote.end && m.end <= q.start && m.speaker !== prevQuote.attr.speaker && !(speakerAt && m.start > speakerAt.end && m.end <= clauseEnd && /^[”"’]?,?\s*(?:said|says|added|adds|wrote|writes)\s/.test(text.slice(prevQuote.quote.end, speakerAt.start).trim() + ' ') && /^\s*,\s*(?:who|whose|a|an|the|one of)\b/.test(text.slice(speakerAt.end, speakerAt.end + 20))));
     if (!gap.includes('\n') && !named && gap.length < 200) return { speaker: prevQuote.attr.speaker, method: prevQuote.attr.method === 'label' ? 'verb-name' : prevQuote.attr.method, confidence: 0.75 };
   }
 
@@ -577,9 +586,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // ...nor is a phrase quoted in an earlier paragraph ("…back in “the age of research,” her phone started
     // ringing."): a "she said" in the next paragraph is about its subject, not the phrase's author.
     const paraOf = (at: number) => text.lastIndexOf('\n', at - 1);
-    const passOver = (r: { quote: RawQuote }) => ASIDE.test(text.slice(Math.max(0, r.quote.start - 60), r.quote.start)) || (r.quote.words < 8 && paraOf(r.quote.start) !== paraOf(q.start));
+    // (A short reply with its own tag, "“Not at all,” Marcus replied.", is still the last voice.)
+    const tagged = (r: { quote: RawQuote }) => new RegExp(`^[”"’]?[,.!?]?[”"’]?\\s*(?:[\\p{Lu}][\\p{L}’'-]+|he|she)\\s+(?:${VERB})\\b`, 'u').test(text.slice(r.quote.end, r.quote.end + 40));
+    const passOver = (r: { quote: RawQuote }) => ASIDE.test(text.slice(Math.max(0, r.quote.start - 60), r.quote.start)) || (r.quote.words < 8 && paraOf(r.quote.start) !== paraOf(q.start) && !tagged(r));
     let recent = previousQuote(ctx, qi);
-    while (recent && passOver(recent)) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
+    // (Every use of the last quote needs it within 400 characters: the walk stops there, or it grows with the
+    // square of the quotes for every quote.)
+    while (recent && q.start - recent.quote.end < 400 && passOver(recent)) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
+    if (recent && q.start - recent.quote.end >= 400) recent = null;
     const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
     // (The name in such an aside is not someone the text moved on to either.)
@@ -592,7 +606,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return before.lastIndexOf('(') > before.lastIndexOf(')');
     };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(tagged(recent) ? recent.quote.end : recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -638,10 +652,13 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       // (Only the words just before a name are tested, and only names in the sentence right before the quote.)
       const lastSentence = Math.max(paraStart, q.start - 400);
       const m = ctx.mentions.find((x) => x.start >= lastSentence && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(Math.max(paraStart, x.start - 40), x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
-      if (m) return { speaker: m.speaker, method: 'context', confidence: 0.65 };
+      // (Two people asked, "We asked Sam Altman and Gary Marcus the same question.", is nobody surely.)
+      const second = m && ctx.mentions.find((x) => x.start > m.end && x.end <= q.start && /^\s*(?:,|and|&)\s*$/.test(text.slice(m.end, x.start)));
+      if (m && !second) return { speaker: m.speaker, method: 'context', confidence: 0.65 };
     }
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
-      const who = soleSubject(ctx, paraStart, q.start);
+      // (Within the last 600 characters, as the block-quote rule: a whole long paragraph per quote was cubic.)
+      const who = soleSubject(ctx, Math.max(paraStart, q.start - 600), q.start);
       if (who) return { speaker: who, method: 'context', confidence: 0.65 };
     }
   }
@@ -692,7 +709,10 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       });
       // (Named in this turn or the two before it: someone mentioned at the start of the show is not who is meant.)
       let from = q.start;
-      for (let k = 0; k < 3 && from > 0; k++) from = text.lastIndexOf('\n', from - 2) + 1;
+      for (let k = 0; k < 3 && from > 0; ) {
+        from = text.lastIndexOf('\n', from - 2) + 1;
+        if (text.slice(from, text.indexOf('\n', from) === -1 ? text.length : text.indexOf('\n', from)).trim() !== '') k++;
+      }
       const outsider = [...ctx.mentions].reverse().find((m) => m.start >= from && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && !inConversation.has(m.speaker));
       if (outsider) return { speaker: outsider.speaker, method: 'context', confidence: 0.62 };
     }

@@ -702,7 +702,7 @@ export function createSmtpTransport(url: string, options: Partial<SmtpOptions> =
           });
         }
         const notIdle = /not idle after login/.test((err as Error).message);
-        throw new DigestError('SMTP_UNREACHABLE', notIdle ? `the SMTP server was still talking after login: ${(err as Error).message}` : `cannot connect to the SMTP server: ${(err as Error).message}`, {
+        throw new DigestError('SMTP_UNREACHABLE', notIdle ? `the SMTP connection was not idle after login (closed, or more data pending): ${(err as Error).message}` : `cannot connect to the SMTP server: ${(err as Error).message}`, {
           origin,
           hint: notIdle
             ? 'the server closed the connection or sent more than the login reply; run again, and if it keeps happening check the server log for why it drops clients after AUTH; nobody was sent anything'

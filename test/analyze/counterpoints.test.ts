@@ -207,6 +207,13 @@ describe('counterpoints an editor sets by hand (analyze.pairs)', () => {
     const r = run([{ quote: 'The idea of the artificial neuron', counter: 'It’s a theology dressed in mathematical vestments.' }], [transcript, second, reply]);
     expect(r.problems?.map((p) => p.code)).toEqual(['PAIR_QUOTE_AMBIGUOUS']);
     expect(r.counterpoints.some((c) => c.reason.startsWith('Chosen by the editor'))).toBe(false);
+    // Two pairs whose openings both start one quote: the first stands, the second is reported.
+    const both = run([
+      { quote: 'The idea of the artificial neuron is directly inspired', counter: 'It’s a theology dressed in mathematical vestments.' },
+      { quote: 'The idea of the artificial neuron is directly', counter: 'This isn’t a scientific methodology.' },
+    ]);
+    expect(both.counterpoints.map((c) => c.text)).toEqual(['It’s a theology dressed in mathematical vestments.']);
+    expect(both.problems?.map((p) => p.code)).toEqual(['PAIR_QUOTE_AMBIGUOUS']);
   });
 });
 

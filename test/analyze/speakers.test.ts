@@ -280,6 +280,26 @@ describe('attribution passes, in order of trust', () => {
     expect(speakerOf(`He points to Sutskever's own line that “${quote}” as evidence.`, quote, { title: 'Sam Altman bets on scale' }).speaker).toBe('ilya-sutskever');
   });
 
+  it('a second review’s cases: an interview about someone is not a question for them, and other look-alikes', () => {
+    const A = 'We are back in the age of research again, just with big computers, and that is fine.';
+    const B = 'We will keep scaling for years, and the curves will keep bending the right way.';
+    const qa = (question: string) => run(`Q: ${question}\nA: ${A}`, { primary: true, speakers: ['dwarkesh-patel', 'gary-marcus'] }).quotes.find((x) => x.text === A)?.speaker;
+    expect(qa('Ilya Sutskever said on the podcast that the age of scaling is over. What is your response to Sutskever on that?')).toBe('gary-marcus');
+    expect(qa('Going back to Sutskever and his interview last week, do you think scaling is done?')).toBe('gary-marcus');
+    const host = run(`Host: Demis Hassabis, CEO of Google DeepMind. Welcome to the show, it is a real pleasure.\nGuest: ${A}`, { primary: true, speakers: ['dwarkesh-patel', 'demis-hassabis'] });
+    expect(host.quotes.find((x) => x.text.startsWith('Demis Hassabis, CEO'))?.speaker).toBe('dwarkesh-patel');
+    const anon = run(`Q: An anonymous researcher at a big lab told me the curves are bending already. Are they?\nA: ${A}`, { primary: true, speakers: ['dwarkesh-patel', 'gary-marcus'] });
+    expect(anon.quotes.find((x) => x.text.startsWith('An anonymous researcher'))?.speaker).toBe('dwarkesh-patel');
+    // Only an appositive after the speaker's name is excused in a continuation, not a new subject.
+    expect(speakerOf(`“${A}” said Gary Marcus, and Sam Altman laughed. “${B}”`, B).speaker).not.toBe('gary-marcus');
+    // A short reply with its own tag is still the last voice; so is a quote whose tag follows its full stop.
+    expect(speakerOf(`Sutskever was asked about Gary Marcus on stage. “Not at all,” Marcus replied.\n\n“${B}” he added.`, B).speaker).toBe('gary-marcus');
+    expect(speakerOf(`Sam Altman had just finished. “${A}” Marcus said, turning to Altman. “${B}” he added.`, B).speaker).toBe('gary-marcus');
+    // A possessive after a role does not name it; two people asked are nobody surely.
+    expect(speakerOf(`One critic, Gary Marcus's former student, was blunt: “${A}”`, A, { speakers: ['ilya-sutskever'] }).speaker).not.toBe('gary-marcus');
+    expect(speakerOf(`We asked Sam Altman and Gary Marcus the same question. “${A}”`, A).speaker).toBeNull();
+  });
+
   it('below the threshold the speaker is null', () => {
     const r = analyze([makeItem(`Somebody on a forum wrote “${quote}”`)], { themes, speakers, analyze: cfg });
     expect(r.quotes.find((q) => q.text === quote)!.speaker).toBeNull();

@@ -60,6 +60,7 @@ describe('config', () => {
     ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n', 'analyze.pairs[0].counter: is required', 3],
     ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n      counter: Not so.\n', 'analyze.pairs[0].counter: needs at least four words', 4],
     ['settings.yaml', 'analyze:\n  pairs:\n    - quote: The idea of the artificial neuron\n      counter: That is not a method.\n    - quote: The idea of the artificial neuron\n      counter: It is a theology, not a method.\n', 'analyze.pairs[1].quote: the same quote as pair 1', 5],
+    ['settings.yaml', "analyze:\n  pairs:\n    - quote: It's back to the age of research\n      counter: That is not a method.\n    - quote: It’s back to the age of research again\n      counter: It is a theology, not a method.\n", 'analyze.pairs[1].quote: the same quote as pair 1', 5],
   ])('%s with %j fails naming the field and line', async (file, text, message, line) => {
     const t = { ...(await texts()), [file]: text };
     const err = errorOf(() => parseConfig(t, 'sources'));
