@@ -685,7 +685,10 @@ export function applyEditorPairs(
     }
     // One side only: skipped if the other came in an earlier issue (a pair applies within one issue), a problem
     // if no source holds it at all.
-    const inEarlier = (words: string) => known.some((k) => copiedWords(words).test(k.text));
+    const inEarlier = (words: string) => {
+      const re = copiedWords(words);
+      return known.some((k) => re.test(k.text));
+    };
     if (!claim) {
       if (!inEarlier(pair.quote)) problems.push({ code: 'PAIR_QUOTE_NOT_FOUND', origin: pair.origin, message: `no source analyzed holds a key quote starting "${pair.quote.slice(0, 60)}"`, hint: 'copy the opening words of the quote from its source (short fragments are never key quotes; `digest analyze <file> --json` lists the key quotes), or remove the pair; if its source has not come in yet, this goes once it has' });
       continue;
