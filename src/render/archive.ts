@@ -33,7 +33,7 @@ export const FEED_MAX_BYTES = 500 * 1024;
 /** Written into the output folder; lists what we produced and what each page was built from. */
 export const MANIFEST_FILE = '.digest-site.json';
 /** Bump when the view model or page set changes shape: a manifest from another version forces a full build. */
-const MODEL_VERSION = 4;
+const MODEL_VERSION = 5;
 /**
  * Issues per theme or speaker page. Twenty, as in the feeds (FEED_ISSUES): with the weekly schedule a page is
  * about five months, so a 500-issue theme or speaker is 25 pages, few enough to list by number. At most 24
@@ -338,34 +338,43 @@ export interface ViewTheme {
   /** Quotes newest first, grouped by issue. */
   groups: ViewGroup[];
   lastmod: string | null;
-  /** The groups split into pages of `PAGE_ISSUES` issues, newest first (see paginate). */
+  /** The groups split into pages of `PAGE_ISSUES` issues: the entry page, then full pages numbered from the oldest (see paginate). */
   pages: ViewThemePage[];
 }
 
 /** A link to another page of the same theme or speaker. */
 export interface PageLink {
-  number: number;
+  /** The page's number, or null for the entry page (the list's own URL, "Newest"). */
+  number: number | null;
+  label: string;
   href: string;
 }
 
 /**
- * One page of a theme's or a speaker's quotes: `<href>` is page 1 (newest), `<href>page/<n>/` the older ones
- * (see paginate). Holds only what that page shows, so its fingerprint (planIncremental) changes exactly when the
- * page does.
+ * One page of a theme's or a speaker's quotes (see paginate): the entry page `<href>` (the newest issues), a
+ * full page `<href>page/<n>/` (numbered from the oldest, never changed once written), or the redirect written at
+ * the next number until it fills. Holds only what that page shows, so its fingerprint (planIncremental) changes
+ * exactly when the page does; a full page holds nothing that depends on the pages after it.
  */
 export interface ListPage<G> {
-  number: number;
-  pageCount: number;
+  kind: 'entry' | 'full' | 'next';
+  /** Null for the entry page. */
+  number: number | null;
   href: string;
   /** Output path under the site, without the base path: Eleventy's permalink. */
   permalink: string;
+  /** Which of the list's issues the page holds, counted from the oldest (1-based); 0 and 0 on a redirect. */
+  first: number;
+  last: number;
   /** Whole issues, newest first. */
   groups: G[];
   /** The page before (newer quotes, rel="prev") and after (older quotes, rel="next"); null at either end. */
   newer: PageLink | null;
   older: PageLink | null;
-  /** Page numbers for the navigation: first, last and the current one's neighbours; null where a gap is. */
+  /** The pager, newest first: the entry page, the highest number, the current one's neighbours and 1; null where a gap is; empty with one page. */
   numbers: (PageLink | null)[];
+  /** On a 'next' page: where it sends the reader (the entry page); null otherwise. */
+  redirect: string | null;
   /** The date range the page covers ("March 6, 2017" to "July 17, 2017"), for the page's summary line. */
   from: string;
   to: string;
@@ -374,7 +383,7 @@ export interface ListPage<G> {
 
 export interface ViewThemePage extends ListPage<ViewGroup> {
   theme: { id: string; slug: string; title: string; description: string; href: string };
-  /** Shown on page 1 only: they change with every issue, and older pages should not. */
+  /** Shown on the entry page only: they change with every issue, and full pages must not. */
   totals: { quotes: number; issues: number } | null;
 }
 
@@ -382,7 +391,7 @@ export interface ViewSpeakerPage extends ListPage<ViewGroup> {
   speaker: { id: string; slug: string; name: string; role: string; href: string };
   /** The counterpoints they gave in this page's issues, newest first. */
   counters: ViewCounter[];
-  /** Shown on page 1 only, as on theme pages. */
+  /** Shown on the entry page only, as on theme pages. */
   totals: { quotes: number; counterpoints: number } | null;
 }
 
@@ -398,7 +407,7 @@ export interface ViewSpeaker {
   /** Counterpoints they gave, newest first. */
   counters: ViewCounter[];
   lastmod: string | null;
-  /** Their quotes and counterpoints split into pages of `PAGE_ISSUES` issues, newest first (see paginateSpeaker). */
+  /** Their quotes and counterpoints split into pages of `PAGE_ISSUES` issues, as themes are (see paginateSpeaker). */
   pages: ViewSpeakerPage[];
 }
 
@@ -632,11 +641,20 @@ export function toArchiveModel(records: Digest[], config: Config, options: { pag
 
 /**
  * A theme's or a speaker's issues (newest first, each with what the list shows of it) cut into pages of
- * `perPage` issues, page 1 at `root.href` and page n at `<root.href>page/<n>/`. The cuts are counted from the
- * oldest issue, so every page but the first holds exactly `perPage` issues and page 1 the newest 1 to `perPage`:
- * a new issue then changes page 1 alone, and only when page 1 is full does the next one open a new page 1 and
- * move every older page down a number (once every `perPage` issues of the list, where counting from the newest
- * would change every page every time). `publishedAt` gives each issue's time, for the sitemap.
+ * `perPage` issues numbered from the OLDEST: `<root.href>page/1/` holds the list's oldest `perPage` issues,
+ * `page/2/` the next, and so on. Only full pages get a number; the newest 1 to `perPage` issues (the ones not
+ * yet on a full page) are the entry page at `root.href`, where every link to the list goes. A new issue then
+ * changes the entry page alone, and the one that overflows it turns the entry page's issues into the next
+ * numbered page: no full page ever changes its URL or its content, so bookmarks stay true and incremental
+ * builds rewrite the entry page and at most one new page per list (counting from the newest would renumber
+ * every page whenever the entry page fills).
+ *
+ * A full page shows nothing that depends on how many pages follow it: its newer link and its highest number
+ * are the next number, `page/<k+1>/`, which for the newest full page does not hold issues yet. That URL is
+ * written as a redirect to the entry page (kind 'next', no issues, kept out of the sitemap) until the
+ * overflowing issue makes it a full page. Every page also links the entry page ("Newest"), which never moves.
+ * Order of the result: the entry page, the full pages newest first, then the redirect (if any full page).
+ * `publishedAt` gives each issue's time, for the sitemap.
  */
 export function paginate<G extends { issue: { id: string; dateLabel: string } }>(
   groups: readonly G[],
@@ -646,32 +664,59 @@ export function paginate<G extends { issue: { id: string; dateLabel: string } }>
 ): ListPage<G>[] {
   const size = Math.max(1, Math.floor(perPage));
   const total = groups.length;
-  const pageCount = Math.max(1, Math.ceil(total / size));
-  // Page 1 takes the remainder; with no remainder it is a full page like the others.
-  const firstSize = total - (pageCount - 1) * size;
-  const link = (n: number): PageLink => ({ number: n, href: n === 1 ? root.href : `${root.href}page/${n}/` });
-  const pages: ListPage<G>[] = [];
-  for (let n = 1; n <= pageCount; n++) {
-    const start = n === 1 ? 0 : firstSize + (n - 2) * size;
-    const own = groups.slice(start, n === 1 ? firstSize : start + size);
-    pages.push({
-      number: n,
-      pageCount,
-      href: link(n).href,
-      permalink: n === 1 ? root.permalink : `${root.permalink}page/${n}/`,
-      groups: own,
-      newer: n > 1 ? link(n - 1) : null,
-      older: n < pageCount ? link(n + 1) : null,
-      numbers: pageNumbers(n, pageCount).map((k) => (k === null ? null : link(k))),
-      from: own[own.length - 1]?.issue.dateLabel ?? '',
-      to: own[0]?.issue.dateLabel ?? '',
-      lastmod: (own[0] && publishedAt.get(own[0].issue.id)) ?? null,
-    });
+  // Full pages: every issue but the newest 1 to `size` (with none, there is only the entry page).
+  const fullCount = Math.max(0, Math.floor((total - 1) / size));
+  const entryCount = total - fullCount * size;
+  const numbered = (n: number): PageLink => ({ number: n, label: String(n), href: `${root.href}page/${n}/` });
+  const newest: PageLink = { number: null, label: 'Newest', href: root.href };
+  // pageNumbers' numbers newest first, the entry page ahead of them; `highest` is left out on the entry page.
+  const numbersFor = (current: number, highest: number, withHighest: boolean): (PageLink | null)[] => [
+    newest,
+    ...pageNumbers(current, highest)
+      .reverse()
+      .filter((k) => withHighest || k !== highest)
+      .map((k) => (k === null ? null : numbered(k))),
+  ];
+  const page = (kind: ListPage<G>['kind'], n: number | null, own: G[], first: number): ListPage<G> => ({
+    kind,
+    number: n,
+    href: n === null ? root.href : numbered(n).href,
+    permalink: n === null ? root.permalink : `${root.permalink}page/${n}/`,
+    first,
+    last: first + own.length - 1,
+    groups: own,
+    newer: null,
+    older: null,
+    numbers: [],
+    redirect: null,
+    from: own[own.length - 1]?.issue.dateLabel ?? '',
+    to: own[0]?.issue.dateLabel ?? '',
+    lastmod: (own[0] && publishedAt.get(own[0].issue.id)) ?? null,
+  });
+  const entry = page('entry', null, groups.slice(0, entryCount), fullCount * size + 1);
+  if (fullCount > 0) {
+    entry.older = numbered(fullCount);
+    entry.numbers = numbersFor(fullCount + 1, fullCount + 1, false);
+  }
+  const pages: ListPage<G>[] = [entry];
+  for (let k = fullCount; k >= 1; k--) {
+    // Issues counted from the oldest: page k holds the ((k-1)·size + 1)th to the (k·size)th.
+    const full = page('full', k, groups.slice(total - k * size, total - (k - 1) * size), (k - 1) * size + 1);
+    full.newer = numbered(k + 1);
+    full.older = k > 1 ? numbered(k - 1) : null;
+    full.numbers = numbersFor(k, k + 1, true);
+    pages.push(full);
+  }
+  if (fullCount > 0) {
+    const next = page('next', fullCount + 1, [], 0);
+    next.last = 0;
+    next.redirect = root.href;
+    pages.push(next);
   }
   return pages;
 }
 
-/** A theme's pages (see paginate); page 1 also carries the theme's totals. */
+/** A theme's pages (see paginate); the entry page also carries the theme's totals. */
 export function paginateTheme(
   theme: Pick<ViewTheme, 'id' | 'slug' | 'title' | 'description' | 'href' | 'count' | 'groups'>,
   perPage: number,
@@ -681,14 +726,14 @@ export function paginateTheme(
   return paginate(theme.groups, { href: theme.href, permalink: `/themes/${theme.slug}/` }, perPage, publishedAt).map((page) => ({
     ...page,
     theme: info,
-    totals: page.number === 1 ? { quotes: theme.count, issues: theme.groups.length } : null,
+    totals: page.kind === 'entry' ? { quotes: theme.count, issues: theme.groups.length } : null,
   }));
 }
 
 /**
  * A speaker's pages (see paginate): cut by the issues they were quoted in or gave a counterpoint in, so each
  * page shows that speaker's quotes and counterpoints from the same issues and every one of them is on exactly
- * one page; page 1 also carries the speaker's totals.
+ * one page; the entry page also carries the speaker's totals.
  */
 export function paginateSpeaker(
   speaker: Pick<ViewSpeaker, 'id' | 'slug' | 'name' | 'role' | 'href' | 'count' | 'groups' | 'counters'>,
@@ -711,13 +756,15 @@ export function paginateSpeaker(
     speaker: info,
     groups: groups.filter((g) => g.quotes.length > 0).map(({ issue, quotes }) => ({ issue, quotes })),
     counters: groups.flatMap((g) => g.counters),
-    totals: page.number === 1 ? { quotes: speaker.count, counterpoints: speaker.counters.length } : null,
+    totals: page.kind === 'entry' ? { quotes: speaker.count, counterpoints: speaker.counters.length } : null,
   }));
 }
 
 /**
  * The page numbers a pager shows: the first, the last, and two either side of the current one, with null for
- * each gap ("1 … 4 5 6 7 8 … 25"); a gap of a single page shows that page instead.
+ * each gap ("1 … 4 5 6 7 8 … 25"); a gap of a single page shows that page instead. Ascending; paginate shows
+ * them newest (highest) first, and passes a full page its own next number as `count` so its pager never depends
+ * on how many pages follow it.
  */
 export function pageNumbers(current: number, count: number): (number | null)[] {
   const shown = new Set<number>([1, count]);
@@ -851,10 +898,11 @@ export function renderSitemap(model: ArchiveModel): string {
   const latest = model.latest?.publishedAt ?? null;
   urls.push({ loc: model.site.root, lastmod: latest });
   for (const i of model.issues) urls.push({ loc: i.absUrl, lastmod: i.publishedAt });
-  // Page 1 carries the theme's or speaker's lastmod (its newest issue), the older pages their own.
+  // The entry page carries the theme's or speaker's lastmod (its newest issue), the full pages their own; the
+  // redirect at the next number is not a page of its own.
   const listed = (x: { href: string; lastmod: string | null; pages: ListPage<unknown>[] }): void => {
     urls.push({ loc: abs(x.href), lastmod: x.lastmod });
-    for (const p of x.pages.slice(1)) urls.push({ loc: abs(p.href), lastmod: p.lastmod });
+    for (const p of x.pages) if (p.kind === 'full') urls.push({ loc: abs(p.href), lastmod: p.lastmod });
   };
   urls.push({ loc: `${model.site.root}themes/`, lastmod: latest });
   model.themes.forEach(listed);
@@ -908,9 +956,9 @@ async function readManifest(siteDir: string): Promise<Manifest | null> {
 /**
  * A hash of everything each theme and speaker page shows (its view model: quotes, links, page numbers), by
  * permalink. A page is rewritten when its hash changes, which catches what reasoning about records would miss
- * (a removed issue shifting the cuts, a page count changing the pager) and spares what it would redo (older
- * pages that a new issue leaves as they were). Measured: 40 to 80 ms for the 147 theme and speaker pages of 500
- * fixture-sized issues (a theme or Ilya Sutskever's quotes were one 1 MB page before paging).
+ * (a removed issue shifting the cuts, the redirect at the next number turning into a full page) and spares what
+ * it would redo (full pages, which a new issue leaves as they were). Measured: 40 to 80 ms for the 147 theme and
+ * speaker pages of 500 fixture-sized issues (a theme or Ilya Sutskever's quotes were one 1 MB page before paging).
  */
 export function pageFingerprints(model: Pick<ArchiveModel, 'themes' | 'speakers'>): Record<string, string> {
   const out: Record<string, string> = {};

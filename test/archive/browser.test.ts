@@ -136,30 +136,34 @@ describe('the archive in a browser, under a base path', () => {
     }
   });
 
-  it('pages through a long theme by older/newer links and page numbers; page 2 passes axe, light and dark', async () => {
+  it('pages through a long theme by older/newer links and page numbers; page 2 passes axe, light and dark; the next number redirects to the entry page', async () => {
     const page = await context.newPage();
     const theme = `${paged.base}themes/generalization/`;
     await page.goto(theme);
-    expect(await page.title()).toMatch(/^Theme: Generalization and sample efficiency, page 1 of 3 — /);
+    expect(await page.title()).toMatch(/^Theme: Generalization and sample efficiency — /);
     const pager = page.getByRole('navigation', { name: 'Pages of this theme' });
+    await expect(pager.getByRole('link', { name: 'Newest page', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
+    // Full pages are numbered from the oldest: the entry page's older neighbour is the highest number, page 2.
     await pager.getByRole('link', { name: /Older quotes/ }).click();
     await page.waitForURL(`${theme}page/2/`);
-    expect(await page.title()).toMatch(/, page 2 of 3 — /);
+    expect(await page.title()).toMatch(/, issues 4–6 — /);
     await expect(pager.getByRole('link', { name: 'Page 2', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       expect(await axeSeriousViolations(page), `${scheme} theme page 2`).toEqual([]);
     }
     await page.emulateMedia({ colorScheme: 'light' });
-    await pager.getByRole('link', { name: 'Page 3', exact: true }).click();
-    await page.waitForURL(`${theme}page/3/`);
+    await pager.getByRole('link', { name: 'Page 1', exact: true }).click();
+    await page.waitForURL(`${theme}page/1/`);
     await expect(pager.getByRole('link', { name: /Older quotes/ }).count()).resolves.toBe(0);
-    // The oldest issue is on the last page, and its quotes link to their issue.
+    // The oldest issue is on page 1, and its quotes link to their issue.
     await page.locator('main a[href$="/issues/2017-01-02-1/"]').first().waitFor();
     await pager.getByRole('link', { name: /Newer quotes/ }).click();
     await page.waitForURL(`${theme}page/2/`);
-    await pager.getByRole('link', { name: 'Page 1', exact: true }).click();
+    // Page 2's newer neighbour is page 3, not full yet: its URL sends the reader on to the entry page.
+    await pager.getByRole('link', { name: /Newer quotes/ }).click();
     await page.waitForURL(theme);
+    await page.locator('main a[href$="/issues/2017-02-13-7/"]').first().waitFor();
     // A phone-width reader gets the pager without sideways scrolling.
     await page.setViewportSize({ width: 375, height: 812 });
     await page.goto(`${theme}page/2/`);
@@ -175,24 +179,26 @@ describe('the archive in a browser, under a base path', () => {
     await page.locator('main a[href$="/speakers/ilya-sutskever/"]').first().click();
     const speaker = `${paged.base}speakers/ilya-sutskever/`;
     await page.waitForURL(speaker);
-    expect(await page.title()).toMatch(/^Ilya Sutskever, page 1 of 3 — /);
+    expect(await page.title()).toMatch(/^Ilya Sutskever — /);
     const pager = page.getByRole('navigation', { name: 'Pages of Ilya Sutskever’s quotes' });
     await pager.getByRole('link', { name: 'Page 2', exact: true }).click();
     await page.waitForURL(`${speaker}page/2/`);
-    expect(await page.title()).toMatch(/^Ilya Sutskever, page 2 of 3 — /);
+    expect(await page.title()).toMatch(/^Ilya Sutskever, issues 4–6 — /);
     await expect(pager.getByRole('link', { name: 'Page 2', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
-    expect(await page.locator('link[rel="prev"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/');
-    expect(await page.locator('link[rel="next"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/page/3/');
+    expect(await page.locator('link[rel="prev"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/page/3/');
+    expect(await page.locator('link[rel="next"]').getAttribute('href')).toBe('/debate-digest/speakers/ilya-sutskever/page/1/');
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       expect(await axeSeriousViolations(page), `${scheme} speaker page 2`).toEqual([]);
     }
     await page.emulateMedia({ colorScheme: 'light' });
     await pager.getByRole('link', { name: /Older quotes/ }).click();
-    await page.waitForURL(`${speaker}page/3/`);
+    await page.waitForURL(`${speaker}page/1/`);
     await page.locator('main a[href$="/issues/2017-01-02-1/"]').first().waitFor();
     await page.setViewportSize({ width: 375, height: 812 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await pager.getByRole('link', { name: 'Newest page', exact: true }).click();
+    await page.waitForURL(speaker);
     await page.close();
   });
 

@@ -162,41 +162,55 @@ describe('theme pages', () => {
   const ids = (pages: ReturnType<typeof paginateTheme>) => pages.map((p) => p.groups.map((g) => g.issue.id));
   const times = new Map<string, string>();
 
-  it('puts the newest issues on page 1 and whole pages of older ones after it, each issue once', () => {
+  const base = '/base/themes/scaling-era/';
+  const at = (n: number | null) => (n === null ? base : `${base}page/${n}/`);
+
+  it('puts the newest issues on the entry page and full pages numbered from the oldest after it, each issue once', () => {
     const pages = paginateTheme(theme(45), 20, times);
-    expect(pages.map((p) => p.groups.length)).toEqual([5, 20, 20]);
+    // Entry page (issues 41–45), page 2 (21–40), page 1 (1–20), then the redirect at page 3.
+    expect(pages.map((p) => [p.kind, p.number, p.href, p.permalink, p.first, p.last, p.groups.length])).toEqual([
+      ['entry', null, base, '/themes/scaling-era/', 41, 45, 5],
+      ['full', 2, at(2), '/themes/scaling-era/page/2/', 21, 40, 20],
+      ['full', 1, at(1), '/themes/scaling-era/page/1/', 1, 20, 20],
+      ['next', 3, at(3), '/themes/scaling-era/page/3/', 0, 0, 0],
+    ]);
     expect(ids(pages).flat()).toEqual(theme(45).groups.map((g) => g.issue.id));
-    expect(pages.map((p) => [p.number, p.pageCount, p.href, p.permalink])).toEqual([
-      [1, 3, '/base/themes/scaling-era/', '/themes/scaling-era/'],
-      [2, 3, '/base/themes/scaling-era/page/2/', '/themes/scaling-era/page/2/'],
-      [3, 3, '/base/themes/scaling-era/page/3/', '/themes/scaling-era/page/3/'],
+    expect(ids(pages)[1]).toEqual(Array.from({ length: 20 }, (_, k) => `i${40 - k}`));
+    expect(pages.map((p) => [p.newer?.href ?? null, p.older?.href ?? null, p.redirect])).toEqual([
+      [null, at(2), null],
+      [at(3), at(1), null],
+      [at(2), null, null],
+      [null, null, base],
     ]);
-    expect(pages.map((p) => [p.newer?.href ?? null, p.older?.href ?? null])).toEqual([
-      [null, '/base/themes/scaling-era/page/2/'],
-      ['/base/themes/scaling-era/', '/base/themes/scaling-era/page/3/'],
-      ['/base/themes/scaling-era/page/2/', null],
+    // The pager, newest first: "Newest" (the entry page), then numbers; a full page's highest is the next one.
+    expect(pages.map((p) => p.numbers.map((n) => n && [n.label, n.href]))).toEqual([
+      [['Newest', base], ['2', at(2)], ['1', at(1)]],
+      [['Newest', base], ['3', at(3)], ['2', at(2)], ['1', at(1)]],
+      [['Newest', base], ['2', at(2)], ['1', at(1)]],
+      [],
     ]);
-    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 45, issues: 45 }, null, null]);
+    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 45, issues: 45 }, null, null, null]);
     expect([pages[1]?.to, pages[1]?.from]).toEqual(['day 40', 'day 21']);
   });
 
-  it('leaves every page but the first unchanged when an issue is added, until page 1 is full', () => {
-    for (let n = 41; n < 60; n++) {
-      const before = paginateTheme(theme(n), 20, times);
+  it('never changes a full page when issues are added, including the one that overflows the entry page', () => {
+    for (let n = 1; n < 130; n++) {
+      const before = paginateTheme(theme(n), 20, times).filter((p) => p.kind === 'full');
       const after = paginateTheme(theme(n + 1), 20, times);
-      expect(after.slice(1), `${n} → ${n + 1}`).toEqual(before.slice(1));
+      for (const page of before) expect(after.find((p) => p.permalink === page.permalink), `${page.permalink}: ${n} → ${n + 1}`).toEqual(page);
       expect(ids(after)[0]?.[0]).toBe(`i${n + 1}`);
     }
-    // The 61st issue opens a new page 1, and every page moves down a number (their issues stay together).
+    // The 61st issue makes issues 41–60 a new full page 3, and the entry page holds issue 61 alone.
     const full = paginateTheme(theme(60), 20, times);
     const opened = paginateTheme(theme(61), 20, times);
-    expect(opened.map((p) => p.groups.length)).toEqual([1, 20, 20, 20]);
-    expect(ids(opened).slice(1)).toEqual(ids(full));
+    expect(full.map((p) => [p.kind, p.number, p.groups.length])).toEqual([['entry', null, 20], ['full', 2, 20], ['full', 1, 20], ['next', 3, 0]]);
+    expect(opened.map((p) => [p.kind, p.number, p.groups.length])).toEqual([['entry', null, 1], ['full', 3, 20], ['full', 2, 20], ['full', 1, 20], ['next', 4, 0]]);
+    expect(ids(opened)[1]).toEqual(ids(full)[0]);
   });
 
-  it('gives a short theme one page with no pager, and an empty one a single empty page', () => {
-    expect(paginateTheme(theme(PAGE_ISSUES), PAGE_ISSUES, times).map((p) => [p.pageCount, p.numbers, p.newer, p.older])).toEqual([[1, [{ number: 1, href: '/base/themes/scaling-era/' }], null, null]]);
-    expect(paginateTheme(theme(0), 20, times).map((p) => p.groups)).toEqual([[]]);
+  it('gives a short theme one page with no pager and no redirect, and an empty one a single empty page', () => {
+    expect(paginateTheme(theme(PAGE_ISSUES), PAGE_ISSUES, times).map((p) => [p.kind, p.numbers, p.newer, p.older, p.first, p.last])).toEqual([['entry', [], null, null, 1, 20]]);
+    expect(paginateTheme(theme(0), 20, times).map((p) => [p.kind, p.groups])).toEqual([['entry', []]]);
   });
 
   it.each([
@@ -215,9 +229,12 @@ describe('theme pages', () => {
   it('pages every theme of the model and renders each page once', () => {
     const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { pageIssues: 3 });
     const generalization = many.themes.find((t) => t.id === 'generalization');
-    expect(generalization?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
+    expect(generalization?.pages.map((p) => [p.number, p.groups.length])).toEqual([[null, 1], [2, 3], [1, 3], [3, 0]]);
     expect(many.render.themes).toEqual(many.themes.flatMap((t) => t.pages));
-    expect(many.sitemap).toContain('<loc>https://example.github.io/themes/generalization/page/3/</loc>');
+    expect(many.sitemap).toContain('<loc>https://example.github.io/themes/generalization/page/1/</loc>');
+    expect(many.sitemap).toContain('<loc>https://example.github.io/themes/generalization/page/2/</loc>');
+    // The redirect at the next number is no page of its own.
+    expect(many.sitemap).not.toContain('/themes/generalization/page/3/');
   });
 });
 
@@ -237,21 +254,24 @@ describe('speaker pages', () => {
       ['/speakers/ilya-sutskever/', ['i5'], []],
       // i3 holds only a counterpoint of theirs: it is counted and dated among the others, but has no quote group.
       ['/speakers/ilya-sutskever/page/2/', ['i4'], ['c4', 'c3']],
-      ['/speakers/ilya-sutskever/page/3/', ['i2', 'i1'], []],
+      ['/speakers/ilya-sutskever/page/1/', ['i2', 'i1'], []],
+      ['/speakers/ilya-sutskever/page/3/', [], []],
     ]);
-    expect(pages.map((p) => [p.to, p.from, p.lastmod])).toEqual([['day 5', 'day 5', 't5'], ['day 4', 'day 3', 't4'], ['day 2', 'day 1', 't2']]);
-    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 4, counterpoints: 2 }, null, null]);
+    expect(pages.map((p) => [p.to, p.from, p.lastmod])).toEqual([['day 5', 'day 5', 't5'], ['day 4', 'day 3', 't4'], ['day 2', 'day 1', 't2'], ['', '', null]]);
+    expect(pages.map((p) => p.totals)).toEqual([{ quotes: 4, counterpoints: 2 }, null, null, null]);
     expect(pages[1]?.speaker).toEqual({ id: 'ilya-sutskever', slug: 'ilya-sutskever', name: 'Ilya Sutskever', role: 'r', href: '/speakers/ilya-sutskever/' });
-    expect(pages[1]?.numbers.map((n) => n?.href)).toEqual(['/speakers/ilya-sutskever/', '/speakers/ilya-sutskever/page/2/', '/speakers/ilya-sutskever/page/3/']);
+    expect(pages[1]?.numbers.map((n) => n?.href)).toEqual(['/speakers/ilya-sutskever/', '/speakers/ilya-sutskever/page/3/', '/speakers/ilya-sutskever/page/2/', '/speakers/ilya-sutskever/page/1/']);
+    expect(pages[3]?.redirect).toBe('/speakers/ilya-sutskever/');
   });
 
   it('gives a speaker with only counterpoints pages of them, and pages every speaker of the model once', () => {
     const pages = paginateSpeaker({ ...speaker, count: 0, groups: [] }, 20, new Map());
     expect(pages.map((p) => [p.groups, p.counters.length, p.totals])).toEqual([[[], 2, { quotes: 0, counterpoints: 2 }]]);
     const many = toArchiveModel(Array.from({ length: 7 }, (_, i) => syntheticDigest(digests[(i + 1) % 3]!, i + 1)), config, { pageIssues: 3 });
-    expect(many.speakers.find((s) => s.id === 'ilya-sutskever')?.pages.map((p) => p.groups.length)).toEqual([1, 3, 3]);
+    expect(many.speakers.find((s) => s.id === 'ilya-sutskever')?.pages.map((p) => [p.number, p.groups.length])).toEqual([[null, 1], [2, 3], [1, 3], [3, 0]]);
     expect(many.render.speakers).toEqual(many.speakers.flatMap((s) => s.pages));
-    expect(many.sitemap).toContain('<loc>https://example.github.io/speakers/ilya-sutskever/page/3/</loc>');
+    expect(many.sitemap).toContain('<loc>https://example.github.io/speakers/ilya-sutskever/page/2/</loc>');
+    expect(many.sitemap).not.toContain('/speakers/ilya-sutskever/page/3/');
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Theme and speaker pages in pages: a synthetic archive of 7 issues with 3 issues a page, so the theme every
- * issue has (generalization) and the speaker every issue quotes (Ilya Sutskever) take 3 pages: page 1 the newest
- * issue, pages 2 and 3 three issues each. Built for real by Eleventy; then issues are added and removed to see
- * what an incremental build rewrites.
+ * issue has (generalization) and the speaker every issue quotes (Ilya Sutskever) take 3 pages: the entry page
+ * `/themes/<id>/` holds the newest issue (7), and the full pages are numbered from the oldest: `page/1/` issues
+ * 1–3, `page/2/` issues 4–6; `page/3/` is a redirect to the entry page until issue 10 fills it. Built for real
+ * by Eleventy; then issues are added and removed to see what an incremental build rewrites.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -22,13 +23,35 @@ let config: Config;
 let digests: Digest[];
 let siteDir: string;
 
-/** The html of a theme's or speaker's pages (`themes/<id>`, `speakers/<id>`), page 1 first (page/<n>/ read until one is missing). */
+/** Whether a page is the redirect written at the next page number (not a page of quotes). */
+const isRedirect = (html: string): boolean => html.includes('<meta http-equiv="refresh"');
+
+/**
+ * The html of a theme's or speaker's pages (`themes/<id>`, `speakers/<id>`) in reading order, newest first: the
+ * entry page, then the full pages from the highest number down (page/<n>/ read from 1 until one is missing or
+ * is the redirect).
+ */
 async function listPages(dir: string, list: string): Promise<string[]> {
-  const pages = [await readFile(path.join(dir, `${list}/index.html`), 'utf8')];
-  for (let n = 2; existsSync(path.join(dir, `${list}/page/${n}/index.html`)); n++) {
-    pages.push(await readFile(path.join(dir, `${list}/page/${n}/index.html`), 'utf8'));
+  const full: string[] = [];
+  for (let n = 1; existsSync(path.join(dir, `${list}/page/${n}/index.html`)); n++) {
+    const html = await readFile(path.join(dir, `${list}/page/${n}/index.html`), 'utf8');
+    if (isRedirect(html)) break;
+    full.push(html);
   }
-  return pages;
+  return [await readFile(path.join(dir, `${list}/index.html`), 'utf8'), ...full.reverse()];
+}
+
+/** Each full (numbered, not redirect) page file of the lists, site-relative, with its mtime and contents. */
+async function fullPages(dir: string, lists: string[]): Promise<Map<string, { mtime: number; html: string }>> {
+  const out = new Map<string, { mtime: number; html: string }>();
+  for (const list of lists) {
+    for (let n = 1; existsSync(path.join(dir, `${list}/page/${n}/index.html`)); n++) {
+      const file = `${list}/page/${n}/index.html`;
+      const html = await readFile(path.join(dir, file), 'utf8');
+      if (!isRedirect(html)) out.set(file, { mtime: (await stat(path.join(dir, file))).mtimeMs, html });
+    }
+  }
+  return out;
 }
 
 /** The issues a page shows, by their group headings. */
@@ -93,44 +116,59 @@ beforeAll(async () => {
 });
 
 describe('theme pages in pages', () => {
-  it('writes /themes/<id>/ as page 1, then /page/2/ and /page/3/, each titled with its page and linked to its neighbours', async () => {
+  const href = (n: number | null): string => (n === null ? `/themes/${THEME}/` : `/themes/${THEME}/page/${n}/`);
+
+  it('writes /themes/<id>/ as the entry page, full pages numbered from the oldest, each titled with its issues and linked to its neighbours', async () => {
     const files = await listFiles(path.join(siteDir, `themes/${THEME}`), '.html');
-    expect(files).toEqual(['index.html', 'page/2/index.html', 'page/3/index.html']);
+    expect(files).toEqual(['index.html', 'page/1/index.html', 'page/2/index.html', 'page/3/index.html']);
     const pages = await listPages(siteDir, `themes/${THEME}`);
-    const href = (n: number): string => (n === 1 ? `/themes/${THEME}/` : `/themes/${THEME}/page/${n}/`);
-    const expected = [[['next', href(2)]], [['prev', href(1)], ['next', href(3)]], [['prev', href(2)]]];
+    // Reading order: entry, page 2, page 1. A full page's newer link is always the next number (page 2's is
+    // page 3, the redirect to the entry page until it fills), so it never changes.
+    const numbers = [null, 2, 1];
+    const expected = [[['next', href(2)]], [['prev', href(3)], ['next', href(1)]], [['prev', href(2)]]];
+    const titles = [`<title>Theme: ${TITLE} — `, `<title>Theme: ${TITLE}, issues 4–6 — `, `<title>Theme: ${TITLE}, issues 1–3 — `];
+    const pager = [[null, 2, 1], [null, 3, 2, 1], [null, 2, 1]];
     pages.forEach((html, i) => {
-      const n = i + 1;
-      expect(html, `page ${n}`).toContain(`<title>Theme: ${TITLE}, page ${n} of 3 — `);
+      const n = numbers[i]!;
+      expect(html, `page ${n}`).toContain(titles[i]);
       expect(html).toContain(`<link rel="canonical" href="https://example.github.io${href(n)}">`);
       expect(relLinks(html, 'link'), `page ${n}`).toEqual(expected[i]);
       expect(relLinks(html, 'a'), `page ${n}`).toEqual(expected[i]);
-      // The pager: every page by number, the current one marked.
-      for (const k of [1, 2, 3]) {
-        expect(html).toContain(`<a href="${href(k)}" aria-label="Page ${k}"${k === n ? ' aria-current="page"' : ''}>${k}</a>`);
-      }
+      // The pager, newest first: the entry page ("Newest"), then numbers down to 1, the current one marked.
+      const shown = [...html.matchAll(/<li><a href="([^"]+)" aria-label="([^"]+)"( aria-current="page")?>([^<]+)<\/a><\/li>/g)];
+      expect(shown.map((m) => m[1]), `page ${n}`).toEqual(pager[i]!.map(href));
+      expect(shown.map((m) => m[4]), `page ${n}`).toEqual(pager[i]!.map((k) => (k === null ? 'Newest' : String(k))));
+      expect(shown.filter((m) => m[3]).map((m) => m[1]), `page ${n}`).toEqual([href(n)]);
       expect(html.match(/<h1\b/g)).toHaveLength(1);
     });
     expect(pages[0]).not.toContain('Newer quotes');
     expect(pages[1]).toMatch(/>← Newer quotes<\/a>/);
     expect(pages[1]).toMatch(/>Older quotes →<\/a>/);
-    // A theme that fits one page keeps its single page, with no pager and no page in its title.
+    expect(pages[2]).not.toContain('Older quotes');
+    // The next number is a redirect to the entry page, kept out of search engines.
+    const next = await readFile(path.join(siteDir, `themes/${THEME}/page/3/index.html`), 'utf8');
+    expect(next).toContain(`<meta http-equiv="refresh" content="0; url=${href(null)}">`);
+    expect(next).toContain('<meta name="robots" content="noindex">');
+    expect(next).toContain(`<a href="${href(null)}">the theme’s main page</a>`);
+    expect(issuesOn(next)).toEqual([]);
+    // A theme that fits one page keeps its single page, with no pager, no page in its title and no redirect.
     const single = await readFile(path.join(siteDir, 'themes/evals-rl/index.html'), 'utf8');
     expect(single).toContain('<title>Theme: Evals, RL environments and reward hacking — ');
     expect(single).not.toContain('rel="next"');
-    expect(existsSync(path.join(siteDir, 'themes/evals-rl/page/2/index.html'))).toBe(false);
+    expect(existsSync(path.join(siteDir, 'themes/evals-rl/page/1/index.html'))).toBe(false);
   });
 
-  it('lists the pages in the sitemap, keeps issue pages linking to page 1, and has no broken link', async () => {
+  it('lists the entry and full pages in the sitemap (not the redirect), keeps issue pages linking to the entry page, and has no broken link', async () => {
     const sitemap = await readFile(path.join(siteDir, 'sitemap.xml'), 'utf8');
-    for (const p of ['', 'page/2/', 'page/3/']) expect(sitemap).toContain(`<loc>https://example.github.io/themes/${THEME}/${p}</loc>`);
+    for (const p of ['', 'page/1/', 'page/2/']) expect(sitemap).toContain(`<loc>https://example.github.io/themes/${THEME}/${p}</loc>`);
+    expect(sitemap).not.toContain(`/themes/${THEME}/page/3/`);
     const issue = await readFile(path.join(siteDir, `issues/${digests[6]!.id}/index.html`), 'utf8');
     expect(issue).toContain(`<a href="/themes/${THEME}/">${TITLE}</a>`);
     expect(issue).not.toContain(`/themes/${THEME}/page/`);
     expect(await findBrokenLinks(siteDir, '/')).toEqual([]);
   });
 
-  it('shows every quote of every theme on exactly one of its pages, newest first, the totals on page 1', async () => {
+  it('shows every quote of every theme on exactly one of its pages, newest first, the totals on the entry page', async () => {
     const expected = quotesByTheme(digests);
     expect(expected.get(THEME)?.length).toBeGreaterThan(7);
     for (const [theme, quotes] of expected) {
@@ -141,15 +179,15 @@ describe('theme pages in pages', () => {
       expect(pages.length, theme).toBe(Math.ceil(new Set(quotes.map((q) => q.split('/')[0])).size / PER_PAGE));
     }
     const pages = await listPages(siteDir, `themes/${THEME}`);
-    expect(pages[0]).toContain(`${expected.get(THEME)!.length} quotes across 7 issues, newest first. Page 1 of 3:`);
-    // Page 1 holds the newest issue alone; the older pages three whole issues each.
+    expect(pages[0]).toContain(`${expected.get(THEME)!.length} quotes across 7 issues, newest first. Here issue 7, counted from the oldest: February 13, 2017.`);
+    // The entry page holds the newest issue alone; the full pages three whole issues each.
     expect(pages.map(issuesOn)).toEqual([[digests[6]!.id], [5, 4, 3].map((i) => digests[i]!.id), [2, 1, 0].map((i) => digests[i]!.id)]);
     expect(pages[1]).not.toMatch(/quotes across/);
     // Issues 4 to 6, a week apart from January 2, 2017.
-    expect(pages[1]).toContain('Page 2 of 3: January 23, 2017 to February 6, 2017, newest first.');
+    expect(pages[1]).toContain('Page 2: issues 4–6, counted from the oldest: January 23, 2017 to February 6, 2017, newest first.');
   });
 
-  it('rewrites only page 1 of a theme and of a speaker when an issue is added, every page when one opens a new page, and drops pages that go', async () => {
+  it('never rewrites a full page when issues are added, even the one that fills a page; the incremental site is a full build, and pages that go are dropped', async () => {
     const digestsDir = await tempDir('archive-paging-inc-');
     await writeSyntheticIssues(digestsDir, 1, 7);
     const inc = await tempDir('archive-paging-inc-site-');
@@ -160,37 +198,47 @@ describe('theme pages in pages', () => {
       return dir;
     };
     const lists = [`themes/${THEME}`, `speakers/${SPEAKER}`];
-    const files = lists.map((list) => ['index.html', 'page/2/index.html', 'page/3/index.html'].map((f) => path.join(inc, list, f)));
-    const mtimes = (): Promise<number[][]> => Promise.all(files.map((fs) => Promise.all(fs.map(async (f) => (await stat(f)).mtimeMs))));
     await build(inc, true);
-    const before = await mtimes();
+    let before = await fullPages(inc, lists);
+    expect([...before.keys()]).toEqual(lists.flatMap((l) => [`${l}/page/1/index.html`, `${l}/page/2/index.html`]));
+    const entryTimes = async (): Promise<number[]> => Promise.all(lists.map(async (l) => (await stat(path.join(inc, l, 'index.html'))).mtimeMs));
 
-    // Issue 8 (which quotes Ilya Sutskever): page 1 gains it; pages 2 and 3 hold the same issues as before and
-    // are not rewritten.
-    const [eighth] = await writeSyntheticIssues(digestsDir, 8, 8);
-    const r8 = await build(inc, true);
-    const after = await mtimes();
-    lists.forEach((list, i) => {
-      expect(after[i]![0], list).not.toBe(before[i]![0]);
-      expect(after[i]!.slice(1), list).toEqual(before[i]!.slice(1));
-      expect(r8.files).toContain(`${list}/page/3/index.html`);
-    });
-    for (const fs of files) expect(await readFile(fs[0]!, 'utf8')).toContain(`id="g-${eighth!.id}"`);
-    await expectSameSite(inc, await full());
-
-    // Issues 9 and 10: page 1 is full at 9; the 10th opens a new page 1 and the others move down a number.
-    await writeSyntheticIssues(digestsDir, 9, 10);
-    await build(inc, true);
-    for (const list of lists) {
-      expect(existsSync(path.join(inc, `${list}/page/4/index.html`)), list).toBe(true);
-      expect(await readFile(path.join(inc, `${list}/page/2/index.html`), 'utf8')).toContain(`id="g-${eighth!.id}"`);
+    // Issues 8 and 9 join the entry page (full at 9); the 10th overflows it, so issues 7–9 become page 3 and the
+    // entry page holds issue 10 alone. After each, every full page that existed is byte for byte the same file,
+    // never rewritten (same mtime), and the site equals a full build's.
+    const added: string[] = [];
+    for (const n of [8, 9, 10]) {
+      const entryBefore = await entryTimes();
+      const [issue] = await writeSyntheticIssues(digestsDir, n, n);
+      added.push(issue!.id);
+      await build(inc, true);
+      const after = await fullPages(inc, lists);
+      for (const [file, page] of before) {
+        expect(after.get(file)?.html, `${file} after issue ${n}`).toBe(page.html);
+        expect(after.get(file)?.mtime, `${file} after issue ${n}`).toBe(page.mtime);
+      }
+      for (const [i, list] of lists.entries()) {
+        expect(issuesOn(await readFile(path.join(inc, list, 'index.html'), 'utf8'))[0], list).toBe(issue!.id);
+        expect((await entryTimes())[i], list).not.toBe(entryBefore[i]);
+      }
+      await expectSameSite(inc, await full());
+      before = after;
     }
-    await expectSameSite(inc, await full());
+    // Issue 10 made page 3 a full page of issues 7–9 and page 4 the redirect.
+    for (const list of lists) {
+      expect(before.has(`${list}/page/3/index.html`), list).toBe(true);
+      expect(issuesOn(before.get(`${list}/page/3/index.html`)!.html), list).toEqual([added[1], added[0], digests[6]!.id]);
+      expect(isRedirect(await readFile(path.join(inc, `${list}/page/4/index.html`), 'utf8')), list).toBe(true);
+    }
 
-    // Removing them again: the fourth page goes in an incremental build too, and the site is as a full build's.
+    // Removing issues 9 and 10 again: page 3 is a redirect once more, page 4 goes in an incremental build too,
+    // and the site is as a full build's.
     for (const name of (await readdir(digestsDir)).filter((f) => /-(9|10)\.json$/.test(f))) await rm(path.join(digestsDir, name));
     await build(inc, true);
-    for (const list of lists) expect(existsSync(path.join(inc, `${list}/page/4/index.html`)), list).toBe(false);
+    for (const list of lists) {
+      expect(existsSync(path.join(inc, `${list}/page/4/index.html`)), list).toBe(false);
+      expect(isRedirect(await readFile(path.join(inc, `${list}/page/3/index.html`), 'utf8')), list).toBe(true);
+    }
     await expectSameSite(inc, await full());
   });
 });
@@ -218,39 +266,44 @@ describe('stale pages', () => {
 });
 
 describe('speaker pages in pages', () => {
-  const href = (n: number): string => (n === 1 ? `/speakers/${SPEAKER}/` : `/speakers/${SPEAKER}/page/${n}/`);
+  const href = (n: number | null): string => (n === null ? `/speakers/${SPEAKER}/` : `/speakers/${SPEAKER}/page/${n}/`);
 
-  it('writes /speakers/<id>/ as page 1, then /page/2/ and /page/3/, each titled with its page and linked to its neighbours', async () => {
-    expect(await listFiles(path.join(siteDir, `speakers/${SPEAKER}`), '.html')).toEqual(['index.html', 'page/2/index.html', 'page/3/index.html']);
+  it('writes /speakers/<id>/ as the entry page, then full pages numbered from the oldest, each titled with its issues and linked to its neighbours', async () => {
+    expect(await listFiles(path.join(siteDir, `speakers/${SPEAKER}`), '.html')).toEqual(['index.html', 'page/1/index.html', 'page/2/index.html', 'page/3/index.html']);
     const pages = await listPages(siteDir, `speakers/${SPEAKER}`);
-    const expected = [[['next', href(2)]], [['prev', href(1)], ['next', href(3)]], [['prev', href(2)]]];
+    const numbers = [null, 2, 1];
+    const labels = ['', 'issues 4–6', 'issues 1–3'];
+    const expected = [[['next', href(2)]], [['prev', href(3)], ['next', href(1)]], [['prev', href(2)]]];
+    const pager = [[null, 2, 1], [null, 3, 2, 1], [null, 2, 1]];
     pages.forEach((html, i) => {
-      const n = i + 1;
-      expect(html, `page ${n}`).toContain(`<title>${NAME}, page ${n} of 3 — `);
+      const n = numbers[i]!;
+      expect(html, `page ${n}`).toContain(labels[i] ? `<title>${NAME}, ${labels[i]} — ` : `<title>${NAME} — `);
       expect(html).toContain(`<meta name="description" content="Quotes by ${NAME}, `);
-      expect(html).toContain(`(page ${n} of 3)">`);
+      if (labels[i]) expect(html).toContain(`(${labels[i]})">`);
       expect(html).toContain(`<link rel="canonical" href="https://example.github.io${href(n)}">`);
       expect(relLinks(html, 'link'), `page ${n}`).toEqual(expected[i]);
       expect(relLinks(html, 'a'), `page ${n}`).toEqual(expected[i]);
       expect(html).toContain(`<nav class="pager list-pager" aria-label="Pages of ${NAME}’s quotes">`);
-      for (const k of [1, 2, 3]) {
-        expect(html).toContain(`<a href="${href(k)}" aria-label="Page ${k}"${k === n ? ' aria-current="page"' : ''}>${k}</a>`);
+      for (const k of pager[i]!) {
+        const label = k === null ? 'Newest page' : `Page ${k}`;
+        expect(html).toContain(`<a href="${href(k)}" aria-label="${label}"${k === n ? ' aria-current="page"' : ''}>${k ?? 'Newest'}</a>`);
       }
       expect(html.match(/<h1\b/g)).toHaveLength(1);
     });
-    // Page 1 holds the newest issue alone; the older pages three whole issues each.
+    // The entry page holds the newest issue alone; the full pages three whole issues each.
     expect(pages.map(issuesOn)).toEqual([[digests[6]!.id], [5, 4, 3].map((i) => digests[i]!.id), [2, 1, 0].map((i) => digests[i]!.id)]);
-    expect(pages[1]).toContain('Page 2 of 3: January 23, 2017 to February 6, 2017, newest first.');
+    expect(pages[1]).toContain('Page 2: issues 4–6, counted from the oldest: January 23, 2017 to February 6, 2017, newest first.');
     expect(pages[1]).not.toMatch(/ quotes? and /);
+    expect(isRedirect(await readFile(path.join(siteDir, `speakers/${SPEAKER}/page/3/index.html`), 'utf8'))).toBe(true);
     // A speaker on fewer issues than a page keeps one page, with no pager and no page in its title.
     const single = await readFile(path.join(siteDir, 'speakers/kofi-brandt/index.html'), 'utf8');
     expect(single).toMatch(/<title>Kofi Brandt — /);
     expect(single).not.toContain('rel="next"');
     expect(single).not.toContain('<nav class="pager');
-    expect(existsSync(path.join(siteDir, 'speakers/kofi-brandt/page/2/index.html'))).toBe(false);
+    expect(existsSync(path.join(siteDir, 'speakers/kofi-brandt/page/1/index.html'))).toBe(false);
   });
 
-  it('shows every quote and counterpoint of every speaker on exactly one of their pages, newest first, the totals on page 1', async () => {
+  it('shows every quote and counterpoint of every speaker on exactly one of their pages, newest first, the totals on the entry page', async () => {
     const expected = quotesBySpeaker(digests);
     expect(expected.get(SPEAKER)?.quotes.length).toBeGreaterThan(7);
     expect([...expected.values()].filter((e) => e.answers.length > 0).length).toBeGreaterThan(1);
@@ -260,21 +313,23 @@ describe('speaker pages in pages', () => {
       expect(shown.flat(), speaker).toEqual(quotes);
       const answered = pages.map((html) => [...html.matchAll(/Answering <a href="\/issues\/([^"]+)">/g)].map((m) => m[1]!));
       expect(answered.flat(), speaker).toEqual(answers);
-      // Cut by issue: each issue (quoted in or answered in) on one page only, page 1 the newest remainder.
+      // Cut by issue: each issue (quoted in or answered in) on one page only; the full pages hold PER_PAGE
+      // issues each from the oldest, the entry page the newest 1 to PER_PAGE.
       const total = new Set([...quotes, ...answers].map((q) => q.split('/')[0])).size;
-      const count = Math.max(1, Math.ceil(total / PER_PAGE));
+      const fullCount = Math.max(0, Math.floor((total - 1) / PER_PAGE));
       const onPage = pages.map((_, i) => new Set([...shown[i]!, ...answered[i]!].map((q) => q.split('/')[0])).size);
-      expect(onPage, speaker).toEqual([total - (count - 1) * PER_PAGE, ...Array<number>(count - 1).fill(PER_PAGE)]);
+      expect(onPage, speaker).toEqual([total - fullCount * PER_PAGE, ...Array<number>(fullCount).fill(PER_PAGE)]);
     }
     const pages = await listPages(siteDir, `speakers/${SPEAKER}`);
     const { quotes, answers } = expected.get(SPEAKER)!;
     expect(pages[0]).toContain(`${quotes.length} quotes${answers.length ? ` and ${answers.length} counterpoint` : ''}`);
-    expect(pages[0]).toMatch(/, newest first\. Page 1 of 3: February 13, 2017\.<\/p>/);
+    expect(pages[0]).toMatch(/, newest first\. Here issue 7, counted from the oldest: February 13, 2017\.<\/p>/);
   });
 
-  it('lists the pages in the sitemap and keeps issue pages linking to page 1', async () => {
+  it('lists the entry and full pages in the sitemap and keeps issue pages linking to the entry page', async () => {
     const sitemap = await readFile(path.join(siteDir, 'sitemap.xml'), 'utf8');
-    for (const n of [1, 2, 3]) expect(sitemap).toContain(`<loc>https://example.github.io${href(n)}</loc>`);
+    for (const n of [null, 1, 2]) expect(sitemap).toContain(`<loc>https://example.github.io${href(n)}</loc>`);
+    expect(sitemap).not.toContain(`<loc>https://example.github.io${href(3)}</loc>`);
     const issue = await readFile(path.join(siteDir, `issues/${digests[6]!.id}/index.html`), 'utf8');
     expect(issue).toContain(`<a href="/speakers/${SPEAKER}/">${NAME}</a>`);
     expect(issue).not.toContain(`/speakers/${SPEAKER}/page/`);
