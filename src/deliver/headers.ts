@@ -14,7 +14,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import DKIM from 'nodemailer/lib/dkim';
 import * as qp from 'nodemailer/lib/qp';
 import type { RenderedEmail } from '../model.js';
-import { escapeAttr, safeUrl } from '../render/helpers.js';
+import { escapeHtml, safeUrl } from '../render/helpers.js';
 
 const HEADER_MARK = 'dd-splice-headers.0f9e@splice.invalid';
 const TEXT_MARK = '@@DD-SPLICE-TEXT-0f9e@@';
@@ -23,9 +23,8 @@ const HTML_MARK = '@@DD-SPLICE-HTML-0f9e@@';
 const QP_LINE = 75;
 
 export interface MessageTemplate {
-  /** The raw message cut at the splice points: pieces[i] then a value, in the order of `slots`. */
-  pieces: string[];
-  /** The same pieces as bytes, and in SMTP DATA form (CRLF, leading dots doubled), made once per issue. */
+  /** The raw message cut at the splice points (pieceBytes[i], then a value, in the order of `slots`), and the
+   * same pieces in SMTP DATA form (CRLF, leading dots doubled), both made once per issue. */
   pieceBytes: Buffer[];
   pieceData: Buffer[];
   slots: ('headers' | 'text' | 'html')[];
@@ -89,7 +88,10 @@ export function messageIdFor(issueId: string, recipientHash: string, idDomain: s
 }
 
 /** Build the issue's message once. `date` is the run's `now` (the Date header), passed in, never read here. */
-export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from: string; replyTo: string | null; listId: string; listName: string; date: Date }): Promise<MessageTemplate> {
+export async function buildMessageTemplate(
+  rendered: RenderedEmail,
+  opts: { from: string; replyTo: string | null; listId: string; listName: string; date: Date; headers?: Record<string, string> },
+): Promise<MessageTemplate> {
   const placeholder = rendered.placeholders.unsubscribeUrl;
   const textRaw = `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWithMark(rendered.text, placeholder, TEXT_MARK)}`;
   const htmlRaw = `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWithMark(rendered.html, placeholder, HTML_MARK)}`;
@@ -99,7 +101,7 @@ export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from
     subject: rendered.subject,
     date: opts.date,
     messageId: `<${HEADER_MARK}>`,
-    headers: { 'List-Id': `${opts.listName.replace(/[<>"\r\n]/g, '')} <${opts.listId}>` },
+    headers: { 'List-Id': `${opts.listName.replace(/[<>"\r\n]/g, '')} <${opts.listId}>`, ...opts.headers },
     text: { raw: textRaw },
     html: { raw: htmlRaw },
     // Derived from the content, not random: the same issue gives byte-identical messages (reviewable outbox).
@@ -123,7 +125,7 @@ export async function buildMessageTemplate(rendered: RenderedEmail, opts: { from
   // after a body mark it starts with the "=" of our soft break.
   const pieceData = pieces.map((p, i) => Buffer.from(dotStuff(crlf(p), i === 0 || slots[i - 1] === 'headers'), 'latin1'));
   const domain = addressOf(opts.from).split('@')[1] ?? opts.listId;
-  return { pieces, pieceBytes: pieces.map((p) => Buffer.from(p, 'latin1')), pieceData, slots, idDomain: domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost' };
+  return { pieceBytes: pieces.map((p) => Buffer.from(p, 'latin1')), pieceData, slots, idDomain: domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost' };
 }
 
 /** The per-recipient header block. */
@@ -137,7 +139,7 @@ function headerBlock(c: CheckedParts): string {
 }
 
 /** Each URL of `p` through safeUrl: for callers that have no issue's checked values (a single message, tests). */
-function checkParts(p: RecipientParts): CheckedParts {
+export function checkParts(p: RecipientParts): CheckedParts {
   const https = safeUrl(p.unsubscribeHttps);
   return {
     to: p.to,
@@ -159,7 +161,7 @@ function slotValues(c: CheckedParts): Record<MessageTemplate['slots'][number], s
   return {
     headers: headerBlock(c),
     text: qp.wrap(qpEncodeValue(c.bodyUnsubscribeUrl), QP_LINE),
-    html: qp.wrap(qpEncodeValue(escapeAttr(c.bodyUnsubscribeUrl)), QP_LINE),
+    html: qp.wrap(qpEncodeValue(escapeHtml(c.bodyUnsubscribeUrl)), QP_LINE),
   };
 }
 
@@ -186,17 +188,12 @@ export function qpEncodeValue(s: string): string {
   return out;
 }
 
-/** One recipient's raw message: the template with their parts (checked here) spliced in. No MIME building. */
+/**
+ * One recipient's raw message for a caller without an issue's checked values (the confirmation mail, tests):
+ * their parts checked here, then spliced as deliver splices them. No MIME building.
+ */
 export function spliceMessage(tpl: MessageTemplate, p: RecipientParts): string {
-  const values = slotValues(checkParts(p));
-  let out = tpl.pieces[0]!;
-  for (let i = 0; i < tpl.slots.length; i++) out += values[tpl.slots[i]!] + tpl.pieces[i + 1]!;
-  return out;
-}
-
-/** spliceCheckedBytes for parts not yet checked: spliceMessage's message, as chunks. */
-export function spliceMessageBytes(tpl: MessageTemplate, p: RecipientParts): { raw: Buffer[]; data: Buffer[] } {
-  return spliceCheckedBytes(tpl, checkParts(p));
+  return Buffer.concat(spliceCheckedBytes(tpl, checkParts(p)).raw).toString('latin1');
 }
 
 /**

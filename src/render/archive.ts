@@ -17,7 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { formatIssueDate } from '../compose/digest.js';
 import { DigestError } from '../errors.js';
 import type { Config, Digest, DigestCounterpoint, DigestQuote, Stance } from '../model.js';
-import { safeUrl } from './helpers.js';
+import { escapeHtml, safeUrl, XML_INVALID } from './helpers.js';
 
 /** The project root (where .eleventy.js and templates/ live), found from this file so cwd does not matter. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,16 +44,6 @@ const MODEL_VERSION = 5;
 export const PAGE_ISSUES = 20;
 
 // ───────────────────────────── small pure helpers ─────────────────────────────
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Characters XML 1.0 forbids (a hostile record could carry them); removed so feeds stay well-formed. */
-// eslint-disable-next-line no-control-regex
-const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-export function escapeHtml(text: string): string {
-  return text.replace(XML_INVALID, '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
 
 /** An http(s) URL fit for an href, else null: `javascript:`, `data:` and relative junk never become links. */
 export function safeHref(raw: string | null | undefined): string | null {

@@ -14,7 +14,7 @@ import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import type { Config, Digest, DigestQuote, RenderedEmail } from '../model.js';
 import { DigestError } from '../errors.js';
-import { escapeAttr, oneLine, registerHelpers, safeUrl, shortIssueDate, stanceLabel } from './helpers.js';
+import { escapeHtml, oneLine, registerHelpers, safeUrl, shortIssueDate, stanceLabel } from './helpers.js';
 import { renderText } from './text.js';
 
 /**
@@ -249,7 +249,7 @@ export async function renderEmail(digest: Digest, config: Config, opts: { webUrl
  * (a `&` in a query string) and left as is in the text part.
  *
  * For a single copy (`digest preview`): deliver does not call this. It fills the same values (safeUrl, the
- * same escapeAttr) into the issue's MIME message, quoted-printable encoded, cut once per issue at the
+ * same escapeHtml) into the issue's MIME message, quoted-printable encoded, cut once per issue at the
  * placeholders (src/deliver/headers.ts), because encoding the 100 KB per recipient was its cost; this works on
  * the decoded HTML and text, which is what a preview shows. So nothing here is cached: it runs once.
  */
@@ -257,5 +257,5 @@ export function personalize(rendered: RenderedEmail, values: { unsubscribeUrl: s
   const token = rendered.placeholders.unsubscribeUrl;
   // Only schemes we would link anyway; an unsafe value leaves no live link rather than a javascript: one.
   const url = safeUrl(values.unsubscribeUrl);
-  return { html: rendered.html.split(token).join(escapeAttr(url)), text: rendered.text.split(token).join(url) };
+  return { html: rendered.html.split(token).join(escapeHtml(url)), text: rendered.text.split(token).join(url) };
 }

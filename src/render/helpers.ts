@@ -30,9 +30,19 @@ export function safeUrl(u: unknown): string {
   return url.href;
 }
 
-/** Text made safe inside a double- or single-quoted HTML attribute (an href's `&` in a query string). */
-export function escapeAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#x27;');
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Characters XML 1.0 forbids (a hostile record could carry them); removed so feeds stay well-formed. */
+// eslint-disable-next-line no-control-regex
+export const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text made safe in HTML and XML, in element content or a quoted attribute (an href's `&` in a query string):
+ * the archive's pages and feeds, the subscription service's pages, and the unsubscribe link spliced into each
+ * email. Characters XML forbids are removed.
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(XML_INVALID, '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { RenderedEmail } from '../model.js';
 import { addressOf, buildMessageTemplate, signDkim, spliceMessage, type DkimOptions, type MessageTemplate } from '../deliver/headers.js';
-import { escapeHtml } from '../render/archive.js';
+import { escapeHtml } from '../render/helpers.js';
 
 export interface ConfirmationMail {
   raw: Buffer;
@@ -62,11 +62,8 @@ export function createConfirmationMailer(o: MailerOptions) {
   const template = (date: Date): Promise<MessageTemplate> => {
     const minute = Math.floor(date.getTime() / 60_000);
     if (!cached || cached.minute !== minute) {
-      const tpl = buildMessageTemplate(rendered, { from: o.from, replyTo: o.replyTo, listId: o.listId, listName: o.siteTitle, date: new Date(minute * 60_000) }).then((t) => {
-        // RFC 3834: an automatic reply to a request; vacation responders should not answer it.
-        const [head, ...rest] = t.pieces;
-        return { ...t, pieces: [`${head}Auto-Submitted: auto-replied\r\n`, ...rest] };
-      });
+      // RFC 3834: an automatic reply to a request; vacation responders should not answer it.
+      const tpl = buildMessageTemplate(rendered, { from: o.from, replyTo: o.replyTo, listId: o.listId, listName: o.siteTitle, date: new Date(minute * 60_000), headers: { 'Auto-Submitted': 'auto-replied' } });
       cached = { minute, tpl };
       // A failed build must not be cached for the rest of the minute.
       tpl.catch(() => {

@@ -4,7 +4,7 @@
  */
 
 // The archive's escaper (also drops characters HTML cannot carry): one escaping rule for every page we serve.
-import { escapeHtml } from '../render/archive.js';
+import { escapeHtml } from '../render/helpers.js';
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
 h1{font-size:1.4rem}button{font:inherit;padding:.5rem 1rem;cursor:pointer}input{font:inherit;padding:.4rem}

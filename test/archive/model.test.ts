@@ -1,9 +1,10 @@
 /** The pure half of the archive: record checks, URLs and ids, the view model, feed trimming, incremental plans. */
 import { describe, expect, it } from 'vitest';
 import {
-  entryId, escapeHtml, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateSpeaker, paginateTheme, parseDigestRecord, planIncremental,
+  entryId, FEED_ISSUES, FEED_MAX_BYTES, issueTitle, issueUrl, pageNumbers, paginateSpeaker, paginateTheme, parseDigestRecord, planIncremental,
   planPasses, quoteAnchor, safeHref, siteRoot, PAGE_ISSUES, pageFingerprints, toArchiveModel, type ViewCounter, type ViewGroup,
 } from '../../src/render/archive.js';
+import { escapeHtml } from '../../src/render/helpers.js';
 import { DigestError } from '../../src/errors.js';
 import type { Config, Digest } from '../../src/model.js';
 import { fixtureDigests, syntheticDigest, testConfig } from './support.js';

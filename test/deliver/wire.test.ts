@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import * as qp from 'nodemailer/lib/qp';
-import { buildMessageTemplate, messageIdFor, qpEncodeValue, spliceMessage, spliceMessageBytes } from '../../src/deliver/headers.js';
+import { buildMessageTemplate, checkParts, messageIdFor, qpEncodeValue, spliceCheckedBytes, spliceMessage } from '../../src/deliver/headers.js';
 import { createJsonTransport, createSmtpTransport, createTransport, dataBytes, smtpSettings } from '../../src/deliver/transports.js';
 import { deliver, httpsUrlMaker, unsubscribeHttpsUrl, unsubscribeMailtoUrl } from '../../src/deliver/send.js';
 import { SendLedger } from '../../src/deliver/ledger.js';
@@ -39,7 +39,7 @@ describe('DATA bytes', () => {
     for (const pad of [0, 1, 2, 30, 59, 60, 61, 74, 75]) {
       const url = `https://s.example.org/u?token=${'a'.repeat(pad)}${'.'.repeat(80)}`;
       const parts = { to: 'r@example.com', messageId: '<x.1@example.org>', unsubscribeHttps: url, unsubscribeMailto: null, bodyUnsubscribeUrl: url };
-      const { raw, data } = spliceMessageBytes(tpl, parts);
+      const { raw, data } = spliceCheckedBytes(tpl, checkParts(parts));
       const plain = spliceMessage(tpl, parts);
       expect(Buffer.concat(raw).toString('latin1')).toBe(plain);
       expect(Buffer.concat(data).toString('latin1')).toBe(reference(plain));
