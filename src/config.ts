@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { foldTypography } from './analyze/paragraphs.js';
 import { DigestError } from './errors.js';
 import type {
   AnalyzeConfig, Config, EditorPair, EmailConfig, FeedConfig, GatherConfig, SiteConfig, SpeakerConfig, Stance, ThemeConfig,
@@ -235,7 +236,7 @@ function editorPairs(y: YamlFile, a: Obj): EditorPair[] {
   }).map((pair, i, all) => {
     // Two pairs for one quote (the same opening, in either kind of apostrophe or spacing, or one opening the
     // other): the later would silently replace the earlier.
-    const fold = (t: string) => t.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim().toLowerCase();
+    const fold = (t: string) => foldTypography(t).toLowerCase();
     const first = all.findIndex((o) => fold(o.quote).startsWith(fold(pair.quote)) || fold(pair.quote).startsWith(fold(o.quote)));
     if (first !== i) y.fail(['analyze', 'pairs', i, 'quote'], `the same quote as pair ${first + 1} (${all[first]!.origin})`, 'keep one pair per quote: remove this one or the other');
     return pair;

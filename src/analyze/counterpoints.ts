@@ -1,5 +1,5 @@
 import type { Citation, Counterpoint, EditorPair, Problem, Quote, SpeakerConfig, Stance, ThemeConfig } from '../model.js';
-import { countTokens, splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
+import { countTokens, foldTypography, splitLines, splitSentences, tokenize, type Span, type Token } from './paragraphs.js';
 import { stanceOf } from './stance.js';
 import type { ThemeMatcher } from './themes.js';
 
@@ -663,11 +663,10 @@ export function applyEditorPairs(
 ): { counterpoints: Counterpoint[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const set = new Map<string, Counterpoint>();
-  const fold = (t: string) => t.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim();
   const name = (id: string | null) => (id ? speakers.find((s) => s.id === id)?.name ?? id : null);
   for (const pair of pairs) {
-    const opening = fold(pair.quote);
-    const openers = quotes.filter((q) => q.kind !== 'fragment' && fold(q.text).startsWith(opening));
+    const opening = foldTypography(pair.quote);
+    const openers = quotes.filter((q) => q.kind !== 'fragment' && foldTypography(q.text).startsWith(opening));
     const claim = openers[0];
     const re = copiedWords(pair.counter);
     let at: { item: (typeof items)[number]; start: number; end: number } | null = null;

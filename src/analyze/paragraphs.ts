@@ -135,3 +135,11 @@ export function countWords(text: string): number {
   while (WORD.exec(text) !== null) n++;
   return n;
 }
+
+/**
+ * Text as an editor may copy it, made comparable: curly apostrophes and quotation marks as straight ones, any run
+ * of spaces or line breaks as one space, trimmed (settings.yaml's editor pairs against the sources).
+ */
+export function foldTypography(t: string): string {
+  return t.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim();
+}

@@ -478,6 +478,8 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
 
   const floor = parent ? parent.start : 0;
   const { before, beforeStart, after } = around(text, q, floor);
+  // Where the quote's line (its paragraph, or its turn) starts: several passes below read from there.
+  const lineStart = text.lastIndexOf('\n', q.start - 1) + 1;
   // "…without ever saying, “We were mistaken”": words introduced as never said are nobody's.
   if (NEVER_SAID.test(before)) return { speaker: null, method: 'none', confidence: 0 };
   const namesBefore = ctx.mentions.filter((m) => m.start >= beforeStart && m.end <= q.start && m.speaker !== UNKNOWN_PERSON);
@@ -575,7 +577,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   const pronounAfter = new RegExp(`^[”"’',\\s]*(?:${PRONOUN}|he|she)\\s+(?:${VERB})\\b`);
   // "She added that the plot was honest as far as it went. “It just measures…”": an action beat whose subject
   // is a pronoun is the pronoun's person too.
-  const leadIn = parent ? '' : text.slice(text.lastIndexOf('\n', q.start - 1) + 1, q.start);
+  const leadIn = parent ? '' : text.slice(lineStart, q.start);
   const pronounBeat = /(?:^|[.!?]["”’]?\s+)(?:He|She)\s+\p{Ll}[^.!?“”"]*[.!?]\s*[“"‘]?$/u.test(leadIn);
   if (pronounVerb.test(before) || pronounAfter.test(after) || pronounBeat) {
     // "He added: “…”" right after someone's quote is that someone, even if another name came in between.
@@ -585,16 +587,14 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
     // sentence as an aside is not who the next "he added" is.
     // ...nor is a phrase quoted in an earlier paragraph ("…back in “the age of research,” her phone started
     // ringing."): a "she said" in the next paragraph is about its subject, not the phrase's author.
-    const paraOf = (at: number) => text.lastIndexOf('\n', at - 1);
     // (A short reply with its own tag, "“Not at all,” Marcus replied.", is still the last voice.)
     const tagged = (r: { quote: RawQuote }) => new RegExp(`^[”"’]?[,.!?]?[”"’]?\\s*(?:[\\p{Lu}][\\p{L}’'-]+|he|she)\\s+(?:${VERB})\\b`, 'u').test(text.slice(r.quote.end, r.quote.end + 40));
-    const passOver = (r: { quote: RawQuote }) => ASIDE.test(text.slice(Math.max(0, r.quote.start - 60), r.quote.start)) || (r.quote.words < 8 && paraOf(r.quote.start) !== paraOf(q.start) && !tagged(r));
+    const passOver = (r: { quote: RawQuote }) => ASIDE.test(text.slice(Math.max(0, r.quote.start - 60), r.quote.start)) || (r.quote.words < 8 && r.quote.start < lineStart && !tagged(r));
     let recent = previousQuote(ctx, qi);
     // (Every use of the last quote needs it within 400 characters: the walk stops there, or it grows with the
     // square of the quotes for every quote.)
     while (recent && q.start - recent.quote.end < 400 && passOver(recent)) recent = previousQuote(ctx, ctx.quotes.indexOf(recent.quote));
     if (recent && q.start - recent.quote.end >= 400) recent = null;
-    const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
     // Someone named since the previous quote, outside that quote's own sentence, is who the text moved on to.
     // (The name in such an aside is not someone the text moved on to either.)
     // "(Dwarkesh Podcast; the phrase as the DeepSeek dialogue reports it.)": a source cited in parentheses is not
@@ -606,7 +606,7 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
       return before.lastIndexOf('(') > before.lastIndexOf(')');
     };
     const inAside = (m: Mention) => /[\p{Ll},;]\s+in\s+$/u.test(text.slice(Math.max(0, m.start - 20), m.start)) && /^['’]s\s+(?:own\s+)?words[\s,:]*[“"‘]/.test(text.slice(m.end, m.end + 20));
-    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= paraStart || /[.!?]/.test(text.slice(tagged(recent) ? recent.quote.end : recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));
+    const movedOn = recent !== null && ctx.mentions.some((m) => m.start >= Math.max(recent.quote.end, text.lastIndexOf('\n', recent.quote.end) + 1) && m.end <= q.start && m.speaker !== UNKNOWN_PERSON && m.speaker !== recent.attr.speaker && !inAside(m) && !inParentheses(m) && (recent.quote.end <= lineStart || /[.!?]/.test(text.slice(tagged(recent) ? recent.quote.end : recent.quote.end - 1, m.start).replace(/^[”"’,]*/, ''))));
     const recentSpeaker =
       recent && recent.attr.speaker && !movedOn && q.start - recent.quote.end < 400 && recent.attr.speaker !== turnSpeaker ? recent.attr.speaker : null;
     // The person named before the pronoun in its own sentence ("Later Sutskever joined in, and he said"); in
@@ -643,28 +643,26 @@ export function attribute(qi: number, ctx: AttributionContext): Attribution {
   // down.”"), is that person's: the news convention of an action beat before the quote. Two people named,
   // or someone we do not know, and it stays unattributed.
   if (!parent && !before.includes('\n')) {
-    const paraStart = text.lastIndexOf('\n', q.start - 1) + 1;
-    const lead = text.slice(paraStart, q.start);
+    const lead = text.slice(lineStart, q.start);
     const opensSentence = /(?:^|[.!?:]["”’]?)\s*[“"‘]?$/.test(lead) && lead.trim().length > 0;
     // "I asked Tarrant whether she accepted any of it. “She is right that…”": the one asked answers.
     const asked = opensSentence ? /(?:^|[.!?]["”’]?\s+)(?:I|We)\s+(?:asked|pressed|put (?:it|the question) to)\s+$/ : null;
     if (asked) {
       // (Only the words just before a name are tested, and only names in the sentence right before the quote.)
-      const lastSentence = Math.max(paraStart, q.start - 400);
-      const m = ctx.mentions.find((x) => x.start >= lastSentence && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(Math.max(paraStart, x.start - 40), x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
+      const lastSentence = Math.max(lineStart, q.start - 400);
+      const m = ctx.mentions.find((x) => x.start >= lastSentence && x.end <= q.start && x.speaker !== UNKNOWN_PERSON && asked.test(text.slice(Math.max(lineStart, x.start - 40), x.start)) && !/[.!?]["”’]?\s/.test(text.slice(x.end, q.start).replace(/[.!?]["”’]?\s*[“"‘]?\s*$/, '')));
       // (Two people asked, "We asked Sam Altman and Gary Marcus the same question.", is nobody surely.)
       const second = m && ctx.mentions.find((x) => x.start > m.end && x.end <= q.start && /^\s*(?:,|and|&)\s*$/.test(text.slice(m.end, x.start)));
       if (m && !second) return { speaker: m.speaker, method: 'context', confidence: 0.65 };
     }
     if (opensSentence && !/\?\s*[“"‘]?$/.test(lead)) {
       // (Within the last 600 characters, as the block-quote rule: a whole long paragraph per quote was cubic.)
-      const who = soleSubject(ctx, Math.max(paraStart, q.start - 600), q.start);
+      const who = soleSubject(ctx, Math.max(lineStart, q.start - 600), q.start);
       if (who) return { speaker: who, method: 'context', confidence: 0.65 };
     }
   }
   // A block quote (or a quotation standing as its own paragraph) right after a paragraph that names one
   // person ("At the meetup, Mara Quill laid out the scaling camp's case.") is that person's words.
-  const lineStart = text.lastIndexOf('\n', q.start - 1) + 1;
   if (!parent && q.words >= 8 && /^[\s>“"‘]*$/.test(text.slice(lineStart, q.start))) {
     const prevEnd = text.slice(0, lineStart).trimEnd().length;
     const blank = text.lastIndexOf('\n\n', prevEnd - 1);
